@@ -1,0 +1,52 @@
+# The two commands a newcomer needs (README): `make demo` and `make test`.
+# Everything else is a building block of those two.
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+STAMP  := $(VENV)/.installed
+SNAPSHOT ?= 2017-11-15
+SCALE    ?= 0.01
+
+.PHONY: demo test setup check pytest bench lock clean stop
+
+# Virtualenv with the pinned stack and the project (editable). Re-runs when pins change.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(UV) pip install --quiet --python $(PY) -r requirements.txt -c constraints.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## demo: set up, start the embedded warehouse, run the whole pipeline through Airflow
+demo: setup
+	$(VENV)/bin/umkm run --snapshot $(SNAPSHOT) --scale $(SCALE)
+
+## test: set up, then every check and test (ends with pytest's summary line)
+test: setup
+	$(PY) scripts/check.py
+	$(PY) -m pytest
+
+check: setup
+	$(PY) scripts/check.py
+
+pytest: setup
+	$(PY) -m pytest
+
+## bench: speed and memory at a chosen scale (numbers printed, not asserted)
+bench: setup
+	$(PY) bench/bench_pipeline.py --scale $(SCALE)
+
+## lock: re-resolve constraints.txt from requirements.txt
+lock:
+	$(UV) pip compile --python $(PY) requirements.txt -o constraints.txt --quiet
+
+stop:
+	-$(VENV)/bin/umkm warehouse stop
+
+clean: stop
+	rm -rf .local

@@ -1,0 +1,5 @@
+import sys
+
+from umkm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,193 @@
+"""`umkm`: the one command line for people and scripts outside the Airflow UI.
+
+Each area of the package adds its subcommands with an `add_parser(subparsers)` function;
+this module only assembles them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import subprocess
+import sys
+
+from umkm import settings
+
+#: Modules that contribute subcommands (each has `add_parser(subparsers)`).
+SUBCOMMAND_MODULES = [
+    "umkm.sim.cli",
+    "umkm.loading.cli",
+    "umkm.validation.cli",
+    "umkm.evaluation.cli",
+    "umkm.report.cli",
+]
+
+
+# --- warehouse -------------------------------------------------------------------------
+
+
+def _warehouse(args: argparse.Namespace) -> int:
+    from umkm.warehouse import connect, embedded, warehouse_url
+    from umkm.warehouse.bootstrap import bootstrap
+    from umkm.warehouse.db import redact
+
+    configured = settings.configured_warehouse_url()
+    action = args.action
+    if configured and action in ("start", "stop"):
+        print(f"WAREHOUSE_URL is set ({redact(configured)}): nothing to {action} here")
+        return 0
+    if action == "start":
+        st = embedded.start()
+        with connect(st.url) as conn:
+            applied = bootstrap(conn)
+        print(f"embedded warehouse running (pid {st.pid}) at {st.url}")
+        if applied:
+            print("bootstrap applied: " + ", ".join(applied))
+        return 0
+    if action == "stop":
+        print("stopped" if embedded.stop() else "not running")
+        return 0
+    if action == "status":
+        if configured:
+            try:
+                with connect(configured) as conn:
+                    version = conn.execute("show server_version").fetchone()[0]
+                print(f"configured warehouse {redact(configured)}: reachable, PostgreSQL {version}")
+                return 0
+            except Exception as exc:  # noqa: BLE001
+                print(f"configured warehouse {redact(configured)}: NOT reachable ({exc})")
+                return 1
+        st = embedded.status()
+        print(
+            json.dumps(
+                {"running": st.running, "pid": st.pid, "url": st.url, "pgdata": str(st.pgdata)}
+            )
+        )
+        return 0 if st.running else 1
+    if action == "url":
+        print(warehouse_url())
+        return 0
+    if action == "bootstrap":
+        with connect() as conn:
+            applied = bootstrap(conn)
+        print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+        return 0
+    if action == "psql":
+        url = warehouse_url()
+        psql = "psql" if configured else str(embedded.psql_path())
+        return subprocess.call([psql, url, *args.psql_args])
+    raise AssertionError(action)
+
+
+def _add_warehouse(sub) -> None:
+    p = sub.add_parser(
+        "warehouse", help="manage the embedded warehouse or report the configured one"
+    )
+    p.add_argument("action", choices=["start", "stop", "status", "url", "psql", "bootstrap"])
+    p.add_argument("psql_args", nargs=argparse.REMAINDER, help="extra arguments for psql")
+    p.set_defaults(func=_warehouse)
+
+
+# --- run -------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    from umkm.orchestration import run as runner
+
+    try:
+        summary = runner.run(
+            args.snapshot,
+            scale=args.scale,
+            seed=args.seed,
+            use_sim=not args.no_sim,
+            only=args.only,
+        )
+    except runner.RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        details = runner.collect_summary(args.snapshot)
+    except Exception as exc:  # noqa: BLE001 - a summary must not hide the run's result
+        details = {"sources": {}, "bridge": []}
+        print(f"(summary unavailable: {exc})", file=sys.stderr)
+    runner.print_summary(summary, details)
+    if not summary["ok"]:
+        print(f"\nThe run failed; the Airflow task logs are in {summary['log']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_run(sub) -> None:
+    from umkm.orchestration.run import DEFAULT_SCALE, DEFAULT_SEED
+
+    p = sub.add_parser("run", help="run the whole pipeline for one snapshot through Airflow")
+    p.add_argument("--snapshot", default=settings.HEADLINE_SNAPSHOT, help="YYYY-MM-DD")
+    p.add_argument("--scale", type=float, default=DEFAULT_SCALE, help="simulator scale")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="simulator seed")
+    p.add_argument(
+        "--no-sim",
+        action="store_true",
+        help="use the AIRFLOW_CONN_UMKM_<SOURCE> settings in the environment",
+    )
+    p.add_argument("--only", nargs="*", help="run only these DAG ids")
+    p.set_defaults(func=_run)
+
+
+# --- airflow passthrough -----------------------------------------------------------------
+
+
+def _airflow(args: argparse.Namespace) -> int:
+    from umkm.orchestration import airflow_env
+    from umkm.warehouse import warehouse_url
+
+    env = airflow_env.airflow_env(warehouse_url())
+    airflow_env.ensure_initialised(env)
+    return subprocess.call([airflow_env.airflow_bin(), *args.airflow_args], env=env)
+
+
+def _add_airflow(sub) -> None:
+    p = sub.add_parser("airflow", help="run the airflow CLI with the project's Airflow home")
+    p.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_airflow)
+
+
+# --- root ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="umkm",
+        description="UMKM go-online warehouse: feeds, validation, entity resolution, marts.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_warehouse(sub)
+    _add_run(sub)
+    _add_airflow(sub)
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # that area is not installed in this build
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    os.environ.setdefault("UMKM_STATE_DIR", str(settings.state_dir()))
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

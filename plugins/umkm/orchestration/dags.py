@@ -1,0 +1,169 @@
+"""DAG builders. The files in `dags/` call these; the DAGs' shape lives here once.
+
+- `ingest_<source_id>`, one per registry entry: extract_load -> validate -> publish, the last
+  producing the asset of the source's raw table.
+- `warehouse_build`: scheduled on the critical sources' raw assets; gates on what landed,
+  builds dbt.
+"""
+
+from __future__ import annotations
+
+from umkm.orchestration import common, dbt_group, snapshots, tasks
+from umkm.sources import Source, load_registry
+
+INGEST_DOC = """
+### Ingest `{sid}` ({name})
+
+Pulls one snapshot of **{name}** over the `{protocol}` protocol
+(`../shared/feeds/CONTRACT.md`) from the connection `{conn_id}`, lands it in a batch
+table, validates it, then replaces the snapshot in `raw.{sid}` in one transaction.
+
+- Snapshot: the run's `snapshot` param, else the WIB day before the logical date
+  (monthly runs at 02:00 WIB on the 16th load the 15th).
+- Modes: `full` (default) or `incremental` (sources with `updated_since`: {incremental}).
+- Produces the asset `raw.{sid}`; criticality **{criticality}**; owner {owner}.
+- Rerun-safe: a rerun of the same snapshot gives the same rows; an interrupted pull
+  resumes from its last committed page.
+"""
+
+BUILD_DOC = """
+### Warehouse build
+
+Runs when the critical sources' raw tables have been published (asset schedule), or by
+hand / `umkm run` with a `snapshot` param. Gates on what landed for the snapshot
+(`check_sources`: a discontinued source's `no_data` is accepted, any other gap blocks),
+then builds the dbt project (staging, entity resolution, marts) with its tests: one task
+per dbt model (astronomer-cosmos, watcher mode: a single `dbt build`, each model's task
+follows its result), and writes the analysts' report.
+"""
+
+
+def _snapshot_params():
+    from airflow.sdk import Param
+
+    return {
+        "snapshot": Param(
+            None,
+            type=["null", "string"],
+            description="Snapshot date YYYY-MM-DD; empty = from the logical date",
+        ),
+    }
+
+
+def build_ingest_dag(source: Source):
+    import pendulum
+    from airflow.sdk import DAG, CronTriggerTimetable, Param, task
+
+    sid = source.source_id
+    params = _snapshot_params()
+    params["mode"] = Param("full", enum=["full", "incremental"], description="Pull mode")
+    with DAG(
+        dag_id=f"ingest_{sid}",
+        schedule=CronTriggerTimetable(
+            snapshots.SCHEDULE_CRON, timezone=snapshots.SCHEDULE_TIMEZONE
+        ),
+        start_date=pendulum.datetime(2017, 1, 16, 2, tz=snapshots.SCHEDULE_TIMEZONE),
+        catchup=False,
+        max_active_runs=1,
+        default_args=common.default_args(source.owner, "extract"),
+        tags=["ingest", source.kind, source.protocol],
+        params=params,
+        doc_md=INGEST_DOC.format(
+            sid=sid,
+            name=source.name,
+            protocol=source.protocol,
+            conn_id=source.conn_id,
+            incremental="yes" if source.updated_since else "no",
+            criticality=source.criticality,
+            owner=source.owner,
+        ),
+    ) as dag:
+
+        @task(pool=f"source_{sid}")
+        def extract_load(**context) -> dict:
+            snapshot = snapshots.snapshot_from_context(context)
+            mode = (context.get("params") or {}).get("mode") or "full"
+            return tasks.extract_load(sid, snapshot, mode)
+
+        @task(retries=common.RETRIES["warehouse"]["retries"])
+        def validate(load: dict) -> dict:
+            return tasks.validate(load)
+
+        @task(outlets=[common.raw_asset(sid)], retries=common.RETRIES["warehouse"]["retries"])
+        def publish(load: dict, validation: dict, **context) -> dict:
+            result = tasks.publish(load)
+            outlet = context["outlet_events"][common.raw_asset(sid)]
+            outlet.extra = {"snapshot": load["snapshot"], "status": result["status"]}
+            return result
+
+        loaded = extract_load()
+        publish(loaded, validate(loaded))
+    return dag
+
+
+def build_ingest_dags() -> dict[str, object]:
+    return {f"ingest_{sid}": build_ingest_dag(src) for sid, src in load_registry().items()}
+
+
+def build_warehouse_dag():
+    import pendulum
+    from airflow.sdk import DAG, AssetAll, task
+
+    # Reference data (BPS) is loaded yearly: it gates the build (check_sources) but does not
+    # trigger it, or every monthly build would wait for the next yearly load.
+    critical = [
+        s for s in load_registry().values() if s.criticality == "critical" and s.kind != "reference"
+    ]
+    with DAG(
+        dag_id="warehouse_build",
+        schedule=AssetAll(*[common.raw_asset(s.source_id) for s in critical]),
+        start_date=pendulum.datetime(2017, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        default_args=common.default_args("analytics-engineering", "dbt"),
+        tags=["warehouse", "dbt"],
+        params=_snapshot_params(),
+        doc_md=BUILD_DOC,
+    ) as dag:
+
+        @task(retries=common.RETRIES["warehouse"]["retries"])
+        def check_sources(**context) -> dict:
+            snapshot = _build_snapshot(context)
+            return {"snapshot": str(snapshot), "sources": tasks.check_sources(snapshot)}
+
+        @task(retries=common.RETRIES["report"]["retries"], outlets=[common.marts_asset()])
+        def report(gate: dict) -> dict:
+            return tasks.report(snapshots.parse_snapshot(gate["snapshot"]))
+
+        gate = check_sources()
+        if dbt_group.has_manifest():
+            transform = dbt_group.dbt_task_group()
+        else:  # no manifest built yet: one task, same work, less visibility
+
+            @task
+            def dbt_build(gate: dict) -> dict:
+                tasks.dbt_build(snapshots.parse_snapshot(gate["snapshot"]))
+                return gate
+
+            transform = dbt_build(gate)
+        gate >> transform >> report(gate)
+    return dag
+
+
+def _build_snapshot(context):
+    """Snapshot of a build run: param, else the triggering asset events, else logical date."""
+    params = context.get("params") or {}
+    if params.get("snapshot"):
+        return snapshots.parse_snapshot(params["snapshot"])
+    events = context.get("triggering_asset_events") or {}
+    found = sorted(
+        {
+            ev.extra["snapshot"]
+            for evs in events.values()
+            for ev in evs
+            if (ev.extra or {}).get("snapshot")
+        }
+    )
+    if found:
+        return snapshots.parse_snapshot(found[-1])
+    return snapshots.snapshot_from_context(context)

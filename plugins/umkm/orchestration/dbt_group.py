@@ -1,0 +1,59 @@
+"""dbt inside Airflow with per-model visibility: a Cosmos task group in *watcher* mode.
+
+Why this design: Cosmos renders one Airflow task per dbt model (with its tests), so the UI
+shows which model failed, its log and its retries. In the watcher execution mode a single
+producer task runs one `dbt build` for the whole project and each model's task follows
+that model's result, so the run pays dbt's start-up (about 6.5 s per invocation on this
+machine, `../shared/docs/MEASUREMENTS.md`) once instead of once per model, and dbt keeps
+its own parallelism (threads: 2).
+
+Parsing the DAG never calls dbt: the task group is rendered from a manifest built ahead
+(`umkm.transform.dbt.build_manifest`, run by `make`/`umkm run` set-up and by the tests) at
+`.local/dbt/manifest/manifest.json`. Without a manifest the DAG still parses and falls back
+to a single `dbt_build` task, and says so in its docs.
+
+The warehouse reaches dbt through the environment of the Airflow processes
+(`WAREHOUSE_HOST`, ... derived from `WAREHOUSE_URL` by `umkm.orchestration.airflow_env`),
+never through operator arguments: those are serialised into Airflow's database and UI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from umkm import settings
+from umkm.transform.dbt import dbt_executable, manifest_path
+
+
+def has_manifest() -> bool:
+    return manifest_path().exists()
+
+
+def dbt_task_group(group_id: str = "dbt"):
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import ExecutionMode, LoadMode, TestBehavior
+
+    project_dir = settings.DBT_PROJECT_DIR
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=project_dir,
+            manifest_path=manifest_path(),
+            install_dbt_deps=False,
+        ),
+        profile_config=ProfileConfig(
+            profile_name="umkm",
+            target_name="warehouse",
+            profiles_yml_filepath=Path(project_dir) / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,
+            dbt_executable_path=dbt_executable(),
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,
+            emit_datasets=False,
+        ),
+        operator_args={"install_deps": False},
+    )

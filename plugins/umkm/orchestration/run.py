@@ -1,0 +1,218 @@
+"""`umkm run`: the whole pipeline for one snapshot, through Airflow.
+
+1. the warehouse: `WAREHOUSE_URL`, or the embedded PostgreSQL (started if needed), bootstrapped;
+2. Airflow: config, metadata DB and pools under `.local/airflow`;
+3. the sources: by default a feed simulator started here, its connection settings exported
+   as `AIRFLOW_CONN_UMKM_<SOURCE>`; with `--no-sim`, those already in the environment;
+4. the DAGs, through `umkm.orchestration.execute` (ingestion per source, then the build);
+5. a short summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from umkm import settings
+from umkm.orchestration import airflow_env
+from umkm.orchestration.snapshots import parse_snapshot
+from umkm.sources import load_registry
+from umkm.transform.dbt import ensure_manifest
+from umkm.warehouse import connect, warehouse_url
+from umkm.warehouse.bootstrap import bootstrap
+from umkm.warehouse.db import redact
+
+DEFAULT_SCALE = 0.01
+DEFAULT_SEED = 2017
+
+
+class RunError(RuntimeError):
+    pass
+
+
+@dataclass
+class Simulator:
+    process: subprocess.Popen
+    env: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def start_simulator(seed: int, scale: float, snapshot: str, log_path: Path) -> Simulator:
+    """Start `umkm sim serve` as its own process; wait for its READY line."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env_file = settings.state_dir() / "sim" / "connections.env"
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    env_file.unlink(missing_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "umkm.sim",
+        "serve",
+        "--seed",
+        str(seed),
+        "--scale",
+        str(scale),
+        "--snapshot",
+        snapshot,
+        "--base-port",
+        "0",
+        "--env-out",
+        str(env_file),
+    ]
+    log = open(log_path, "a")  # noqa: SIM115 - owned by the child for its lifetime
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
+    sim = Simulator(proc)
+    deadline = time.monotonic() + 600
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        line = line.strip()
+        if line == "READY":
+            break
+        if line.startswith("AIRFLOW_CONN_") and "=" in line:
+            key, value = line.split("=", 1)
+            sim.env[key] = value.strip().strip("'\"")
+        if time.monotonic() > deadline:
+            break
+    if proc.poll() is not None or not sim.env:
+        sim.stop()
+        raise RunError(f"the feed simulator did not start; see {log_path}")
+    # keep draining stdout so the child never blocks on a full pipe
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+    return sim
+
+
+def source_env_from_environment() -> dict[str, str]:
+    env, missing = {}, []
+    for source in load_registry().values():
+        value = os.environ.get(source.env_var)
+        if value:
+            env[source.env_var] = value
+        else:
+            missing.append(source.env_var)
+    if missing:
+        raise RunError(
+            "--no-sim needs every source's connection in the environment; missing: "
+            + ", ".join(missing)
+        )
+    return env
+
+
+def run(
+    snapshot: str,
+    scale: float = DEFAULT_SCALE,
+    seed: int = DEFAULT_SEED,
+    use_sim: bool = True,
+    only: list[str] | None = None,
+) -> dict:
+    snap = parse_snapshot(snapshot).isoformat()
+    started = time.monotonic()
+    url = warehouse_url()
+    with connect(url) as conn:
+        bootstrap(conn)
+    env = airflow_env.airflow_env(url)
+    airflow_env.ensure_initialised(env)
+    ensure_manifest()  # the build DAG renders one task per dbt model from it
+    logs = settings.logs_dir()
+    run_log = logs / f"run-{snap}.log"
+    sim = None
+    try:
+        if use_sim:
+            sim = start_simulator(seed, scale, snap, logs / "simulator.log")
+            env.update(sim.env)
+        else:
+            env.update(source_env_from_environment())
+        result_file = settings.state_dir() / "runs" / f"{snap}.json"
+        result_file.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "umkm.orchestration.execute",
+            "--snapshot",
+            snap,
+            "--result-file",
+            str(result_file),
+        ]
+        if only:
+            cmd += ["--only", *only]
+        with open(run_log, "w") as log:
+            proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        runs = json.loads(result_file.read_text())["runs"] if result_file.exists() else []
+    finally:
+        if sim is not None:
+            sim.stop()
+    summary = {
+        "snapshot": snap,
+        "scale": scale if use_sim else None,
+        "warehouse": redact(url),
+        "runs": runs,
+        "log": str(run_log),
+        "seconds": round(time.monotonic() - started, 1),
+        "ok": proc.returncode == 0,
+    }
+    return summary
+
+
+def collect_summary(snapshot: str, url: str | None = None) -> dict:
+    """Rows per source and the bridge for the snapshot, from the warehouse."""
+    snap = parse_snapshot(snapshot)
+    out: dict = {"sources": {}, "bridge": []}
+    with connect(url or warehouse_url()) as conn:
+        rows = conn.execute(
+            """
+            select distinct on (source_id) source_id, status, rows_fetched, rows_loaded,
+                   rows_rejected
+            from audit.loads where snapshot = %s order by source_id, load_id desc
+            """,
+            (snap,),
+        ).fetchall()
+        out["sources"] = {
+            r[0]: {"status": r[1], "fetched": r[2], "loaded": r[3], "rejected": r[4]} for r in rows
+        }
+        with contextlib.suppress(Exception):
+            out["bridge"] = conn.execute(
+                """
+                select step_order, step_id, value, running_total
+                from marts.mart_reconciliation_bridge where snapshot = %s order by step_order
+                """,
+                (snap,),
+            ).fetchall()
+    return out
+
+
+def print_summary(summary: dict, details: dict) -> None:
+    state = settings.state_dir()
+    print()
+    print(
+        f"UMKM pipeline, snapshot {summary['snapshot']}"
+        + (f" (simulator scale {summary['scale']})" if summary["scale"] else "")
+    )
+    for r in summary["runs"]:
+        print(f"  {r['dag_id']:<24} {r['state']:<8} {r['seconds']:>6.1f}s")
+    print("\nRows per source (fetched / published / quarantined):")
+    for sid, s in sorted(details["sources"].items()):
+        print(f"  {sid:<14} {s['status']:<8} {s['fetched']:>9} {s['loaded']:>9} {s['rejected']:>7}")
+    if details["bridge"]:
+        print("\nBridge, Kominfo -> Kemenkop (scaled):")
+        for order, step, value, running in details["bridge"]:
+            print(f"  {order:>2}. {step:<32} {value:>+12,} {running:>12,}")
+    print(f"\nWarehouse:  {summary['warehouse']}  (umkm warehouse psql; schema marts)")
+    print(f"Report:     {settings.reports_dir() / 'index.html'}")
+    print(f"Logs:       {summary['log']}  and {state / 'logs'}")
+    print("Airflow UI: .venv/bin/umkm airflow api-server --port 8080, then http://127.0.0.1:8080")
+    print(f"Took {summary['seconds']}s: {'OK' if summary['ok'] else 'FAILED'}")

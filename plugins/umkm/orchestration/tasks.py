@@ -1,0 +1,143 @@
+"""The work behind each Airflow task, as plain functions (testable without Airflow).
+
+Each function takes plain values and returns JSON-serialisable dicts (they travel as XCom).
+Heavy imports happen inside the functions, at run time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import date
+
+from umkm.sources import get_source, load_registry
+
+log = logging.getLogger(__name__)
+
+
+def _plain(value) -> dict:
+    doc = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else dict(value)
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in doc.items()}
+
+
+def extract_load(source_id: str, snapshot: date, mode: str = "full") -> dict:
+    """Pull one snapshot of a source into its batch table (resumes an interrupted pull)."""
+    from umkm.loading import extract_load as _extract_load
+
+    result = _plain(_extract_load(source_id, snapshot, mode=mode))
+    log.info("extract_load %s", {k: result[k] for k in result if k != "error"})
+    return result
+
+
+def validate(load: dict) -> dict:
+    """Validate a landed batch; quarantine failing rows; raise on a critical failure.
+
+    A critical failure discards the batch (published rows stay as they were) and fails the
+    task, so the publish task never runs for it.
+    """
+    if load["status"] != "loaded":
+        return {"status": "skipped", "reason": f"load status {load['status']}"}
+    from umkm.loading import discard
+    from umkm.validation import CriticalValidationError, validate_batch
+
+    try:
+        outcome = validate_batch(load["source_id"], load["snapshot"], load["batch_id"])
+    except CriticalValidationError as exc:
+        discard(load["source_id"], load["snapshot"], load["batch_id"], f"validation: {exc}")
+        raise
+    return _plain(outcome)
+
+
+def publish(load: dict) -> dict:
+    """Replace the snapshot's published rows with the batch, in one transaction."""
+    if load["status"] == "no_data":
+        _alert_no_data(load)
+        return {"status": "no_data", "rows_published": 0}
+    if load["status"] != "loaded":
+        return {"status": load["status"], "rows_published": 0}
+    from umkm.loading import publish as _publish
+
+    rows = _publish(load["source_id"], load["snapshot"], load["batch_id"])
+    return {"status": "success", "rows_published": rows}
+
+
+def _alert_no_data(load: dict) -> None:
+    source = get_source(load["source_id"])
+    message = f"source {source.source_id} has no data for snapshot {load['snapshot']}" + (
+        f" (discontinued after {source.until})" if source.until else " (stale?)"
+    )
+    try:
+        from umkm.alerts import notify
+    except ImportError:
+        log.warning("ALERT %s", message)
+        return
+    notify(title=f"no data: {source.source_id} {load['snapshot']}", text=message, level="warning")
+
+
+def sources_status(snapshot: date, url: str | None = None) -> dict[str, str]:
+    """The latest load status per source for a snapshot (missing: `missing`)."""
+    from umkm.warehouse import connect
+
+    with connect(url) as conn:
+        rows = conn.execute(
+            """
+            select distinct on (source_id) source_id, status
+            from audit.loads
+            where snapshot = %s
+            order by source_id, load_id desc
+            """,
+            (snapshot,),
+        ).fetchall()
+        reference = conn.execute(
+            """
+            select distinct source_id from audit.loads
+            where snapshot <= %s and status = 'success' and source_id = any(%s)
+            """,
+            (snapshot, [s.source_id for s in load_registry().values() if s.kind == "reference"]),
+        ).fetchall()
+    found = dict(rows)
+    for (sid,) in reference:  # reference data: any earlier successful load serves
+        if found.get(sid) != "success":
+            found[sid] = "success"
+    return {sid: found.get(sid, "missing") for sid in load_registry()}
+
+
+def check_sources(snapshot: date, url: str | None = None) -> dict[str, str]:
+    """Gate of the warehouse build: every critical source has landed for the snapshot.
+
+    Rule: a critical source must have `success`, or `no_data` when it is discontinued at the
+    snapshot (its registry `until` is before it) -- a discontinued platform simply stops
+    contributing. Reference data (BPS codes, loaded yearly) is satisfied by any successful
+    load at or before the snapshot. A critical source with `no_data` before its end,
+    `failed` or `missing` blocks the build. Optional sources never block (their state is reported).
+    """
+    status = sources_status(snapshot, url)
+    blocking = []
+    for sid, state in status.items():
+        source = get_source(sid)
+        if source.criticality != "critical" or state == "success":
+            continue
+        discontinued = source.until is not None and snapshot > source.until
+        if state == "no_data" and discontinued:
+            continue
+        blocking.append(f"{sid}={state}")
+    if blocking:
+        raise RuntimeError(
+            f"snapshot {snapshot}: critical sources not landed: {', '.join(blocking)}; "
+            "run their ingest_<source> DAGs (or `umkm ingest`) first"
+        )
+    return status
+
+
+def dbt_build(snapshot: date) -> None:
+    from umkm.transform.dbt import run_dbt
+
+    run_dbt(["build"], variables={"snapshot": str(snapshot)})
+
+
+def report(snapshot: date) -> dict:
+    """Write the static HTML report for the snapshot."""
+    from umkm.report import build_report
+
+    page = build_report(snapshot)
+    return {"snapshot": snapshot.isoformat(), "report": str(page)}

@@ -1,0 +1,85 @@
+"""What the report reads from the warehouse, one query per panel.
+
+A panel whose mart is not built yet comes back as `None` and the report says so, instead
+of failing: the report is also the place where a missing piece shows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import psycopg
+
+Rows = list[dict[str, Any]]
+
+QUERIES: dict[str, str] = {
+    "bridge": """
+        select step_order, step_id, description, value, running_total
+        from marts.mart_reconciliation_bridge where snapshot = %(snapshot)s
+        order by step_order
+    """,
+    "figures": """
+        select figure_id, published_by, published_on, definition, published_value,
+               warehouse_recount, recount_note
+        from marts.mart_agency_figures order by published_on, figure_id
+    """,
+    "population": """
+        select method, estimate, ci_low, ci_high, lists_used, assumptions
+        from marts.mart_online_umkm_population where snapshot = %(snapshot)s
+        order by method
+    """,
+    "platforms": """
+        select platform, accounts, businesses, active_umkm
+        from marts.mart_umkm_by_platform where snapshot = %(snapshot)s
+        order by active_umkm desc
+    """,
+    "platforms_per_business": """
+        select platform_count, businesses
+        from marts.mart_platforms_per_business where snapshot = %(snapshot)s
+        order by platform_count
+    """,
+    "overlap": """
+        select platform_a, platform_b, businesses
+        from marts.mart_platform_overlap where snapshot = %(snapshot)s
+    """,
+    "provinces": """
+        select province_code, province_name, sum(active_umkm)::bigint as active_umkm
+        from marts.mart_umkm_by_region where snapshot = %(snapshot)s
+        group by province_code, province_name order by active_umkm desc
+    """,
+    "commodities": """
+        select commodity, active_umkm
+        from marts.mart_umkm_by_commodity where snapshot = %(snapshot)s
+        order by active_umkm desc
+    """,
+    "progress": """
+        select snapshot, online_umkm, active_online_umkm, kominfo_published, target
+        from marts.mart_progress_toward_target order by snapshot
+    """,
+    "loads": """
+        select distinct on (source_id) source_id, status, rows_fetched, rows_loaded,
+               rows_rejected, started_at, finished_at
+        from audit.loads where snapshot = %(snapshot)s
+        order by source_id, load_id desc
+    """,
+    "validation": """
+        select distinct on (source_id, expectation) source_id, expectation, severity, success,
+               unexpected_count, run_at
+        from audit.validation_results where snapshot = %(snapshot)s
+        order by source_id, expectation, run_at desc
+    """,
+}
+
+
+def fetch(conn: psycopg.Connection, snapshot: date) -> dict[str, Rows | None]:
+    """Every panel's rows; `None` where the relation does not exist (yet)."""
+    out: dict[str, Rows | None] = {}
+    for name, sql in QUERIES.items():
+        try:
+            with conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+                cur.execute(sql, {"snapshot": snapshot})
+                out[name] = cur.fetchall()
+        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+            out[name] = None
+    return out

@@ -1,0 +1,120 @@
+"""The declarative source registry (`registry.yaml`): one entry per source.
+
+What differs between sources lives in the YAML; code is shared per protocol family.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REGISTRY_FILE = Path(__file__).with_name("registry.yaml")
+
+PROTOCOLS = frozenset(
+    {
+        "oauth-cursor",
+        "signed-page",
+        "apikey-offset",
+        "file-drop",
+        "ckan",
+        "xlsx",
+        "summary",
+        "reference-csv",
+    }
+)
+KINDS = frozenset({"marketplace", "registry", "ministry_list", "summary", "reference"})
+
+
+@dataclass(frozen=True)
+class Source:
+    source_id: str
+    name: str
+    kind: str
+    protocol: str
+    conn_id: str
+    updated_since: bool
+    id_field: str
+    owner: str
+    criticality: str
+    schedule: str
+    page_size: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    commodities: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def raw_table(self) -> str:
+        return f"raw.{self.source_id}"
+
+    @property
+    def quarantine_table(self) -> str:
+        return f"quarantine.{self.source_id}"
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable Airflow reads for this source's connection."""
+        return f"AIRFLOW_CONN_{self.conn_id.upper()}"
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _build(source_id: str, entry: dict[str, Any], defaults: dict[str, Any]) -> Source:
+    merged = {**defaults, **entry}
+    if merged["protocol"] not in PROTOCOLS:
+        raise ValueError(f"source {source_id}: unknown protocol {merged['protocol']!r}")
+    if merged["kind"] not in KINDS:
+        raise ValueError(f"source {source_id}: unknown kind {merged['kind']!r}")
+    return Source(
+        source_id=source_id,
+        name=merged["name"],
+        kind=merged["kind"],
+        protocol=merged["protocol"],
+        conn_id=merged["conn_id"],
+        updated_since=bool(merged.get("updated_since", False)),
+        id_field=str(merged["id_field"]),
+        owner=merged["owner"],
+        criticality=merged["criticality"],
+        schedule=merged["schedule"],
+        page_size=merged.get("page_size"),
+        options=dict(merged.get("options") or {}),
+        fields={k: str(v) for k, v in (merged.get("fields") or {}).items()},
+        formats=dict(merged.get("formats") or {}),
+        values={k: dict(v) for k, v in (merged.get("values") or {}).items()},
+        commodities=tuple(merged.get("commodities") or ()),
+        since=_as_date(merged.get("since")),
+        until=_as_date(merged.get("until")),
+    )
+
+
+@functools.cache
+def load_registry(path: Path = REGISTRY_FILE) -> dict[str, Source]:
+    """All sources, keyed by source_id, in registry order."""
+    doc = yaml.safe_load(path.read_text())
+    defaults = doc.get("defaults", {})
+    return {sid: _build(sid, entry, defaults) for sid, entry in doc["sources"].items()}
+
+
+def get_source(source_id: str) -> Source:
+    registry = load_registry()
+    try:
+        return registry[source_id]
+    except KeyError:
+        known = ", ".join(registry)
+        raise KeyError(f"unknown source {source_id!r}; known sources: {known}") from None
+
+
+def marketplaces() -> list[Source]:
+    return [s for s in load_registry().values() if s.kind == "marketplace"]

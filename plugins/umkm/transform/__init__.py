@@ -1,0 +1,1 @@
+"""dbt: how the project invokes it (one place for paths, profile and environment)."""

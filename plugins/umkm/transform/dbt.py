@@ -1,0 +1,114 @@
+"""Run dbt against the warehouse.
+
+dbt reads the committed `dbt_project/profiles.yml`, whose values come from `env_var()`;
+`dbt_environment` derives them from the warehouse URL, so `WAREHOUSE_URL` stays the one
+setting. Target and log folders live in the state folder, not in the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from umkm import settings
+from umkm.warehouse.db import dbt_env, warehouse_url
+
+#: Pseudonymisation key for the demo and tests only; production sets UMKM_PII_KEY.
+DEV_PII_KEY = "dev-only-not-secret"
+
+
+class DbtError(RuntimeError):
+    """dbt exited non-zero; the message carries the tail of its output."""
+
+
+def target_dir() -> Path:
+    return settings.state_dir() / "dbt" / "target"
+
+
+def manifest_dir() -> Path:
+    """Where the manifest the DAGs are rendered from lives (built ahead, see build_manifest)."""
+    return settings.state_dir() / "dbt" / "manifest"
+
+
+def manifest_path() -> Path:
+    return manifest_dir() / "manifest.json"
+
+
+def build_manifest() -> Path:
+    """`dbt parse` into `manifest_dir()`: no warehouse connection needed."""
+    env = dbt_environment(url=_manifest_url())
+    env["DBT_TARGET_PATH"] = str(manifest_dir())
+    proc = subprocess.run(
+        [dbt_executable(), "parse", "--quiet"],
+        cwd=settings.DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise DbtError(f"dbt parse failed\n{(proc.stdout + proc.stderr)[-4000:]}")
+    return manifest_path()
+
+
+def ensure_manifest() -> Path:
+    """Rebuild the manifest when any file of the dbt project is newer than it."""
+    path = manifest_path()
+    if path.exists():
+        built = path.stat().st_mtime
+        newest = max(
+            (p.stat().st_mtime for p in settings.DBT_PROJECT_DIR.rglob("*") if p.is_file()),
+            default=0.0,
+        )
+        if newest <= built:
+            return path
+    return build_manifest()
+
+
+def _manifest_url() -> str:
+    """Parsing needs a profile, not a server: never start the embedded one for it."""
+    return warehouse_url(start_embedded=False)
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_environment(url: str | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(dbt_env(url or warehouse_url()))
+    env["DBT_PROFILES_DIR"] = str(settings.DBT_PROJECT_DIR)
+    env["DBT_PROJECT_DIR"] = str(settings.DBT_PROJECT_DIR)
+    env["DBT_TARGET_PATH"] = str(target_dir())
+    env["DBT_LOG_PATH"] = str(settings.logs_dir() / "dbt")
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env.setdefault("UMKM_PII_KEY", DEV_PII_KEY)
+    return env
+
+
+def run_dbt(
+    args: list[str],
+    *,
+    url: str | None = None,
+    variables: dict | None = None,
+    capture: bool = False,
+) -> subprocess.CompletedProcess:
+    """Run `dbt <args>` in the project; raise DbtError with the output's tail on failure."""
+    cmd = [dbt_executable(), *args]
+    if variables:
+        cmd += ["--vars", json.dumps(variables)]
+    proc = subprocess.run(
+        cmd,
+        cwd=settings.DBT_PROJECT_DIR,
+        env=dbt_environment(url),
+        capture_output=capture,
+        text=True,
+    )
+    if proc.returncode != 0:
+        tail = ((proc.stdout or "") + (proc.stderr or ""))[-4000:]
+        raise DbtError(f"dbt {' '.join(args)} failed (exit {proc.returncode})\n{tail}")
+    return proc

@@ -1,0 +1,124 @@
+"""The versioned warehouse bootstrap.
+
+Migrations in `migrations/V###__name.sql` run once each, in order, recorded in
+`audit.schema_migrations` with their checksum (an edited migration that already ran is an
+error: write a new one). Then the per-source tables (`raw.<source_id>`,
+`quarantine.<source_id>`) are created from the source registry, so adding a source needs no
+hand-written DDL. Safe to run concurrently (advisory lock) and repeatedly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from umkm.sources import load_registry
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_NAME = re.compile(r"^V(\d{3})__([a-z0-9_]+)\.sql$")
+_LOCK_KEY = 80_000_000_17  # any constant: serialises concurrent bootstraps
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def migrations() -> list[Migration]:
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        match = _NAME.match(path.name)
+        if not match:
+            raise ValueError(f"migration file name must look like V001__name.sql: {path.name}")
+        found.append(Migration(int(match.group(1)), match.group(2), path.read_text()))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise ValueError(f"duplicate migration versions in {MIGRATIONS_DIR}")
+    return found
+
+
+RAW_TABLE_DDL = """
+create table if not exists raw.{sid} (
+    snapshot date not null,
+    record_id text not null,
+    record jsonb not null,
+    batch_id text not null,
+    feed_position bigint not null,
+    loaded_at timestamptz not null,
+    primary key (snapshot, record_id)
+);
+create table if not exists quarantine.{sid} (
+    quarantine_id bigserial primary key,
+    snapshot date not null,
+    batch_id text not null,
+    record_id text,
+    feed_position bigint,
+    record jsonb,
+    raw_text text,
+    expectation text not null,
+    reason text not null,
+    quarantined_at timestamptz not null default now(),
+    replayed_at timestamptz
+);
+create index if not exists {sid}_snapshot_batch on quarantine.{sid} (snapshot, batch_id);
+"""
+
+
+def source_tables_sql() -> str:
+    return "\n".join(RAW_TABLE_DDL.format(sid=sid) for sid in load_registry())
+
+
+def bootstrap(conn) -> list[str]:
+    """Bring the warehouse up to date. Returns the names of migrations applied now."""
+    applied_now: list[str] = []
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute("create schema if not exists audit")
+        conn.execute(
+            """
+            create table if not exists audit.schema_migrations (
+                version integer primary key,
+                name text not null,
+                checksum text not null,
+                applied_at timestamptz not null default now()
+            )
+            """
+        )
+        done = {
+            row[0]: row[1]
+            for row in conn.execute("select version, checksum from audit.schema_migrations")
+        }
+        for migration in migrations():
+            if migration.version in done:
+                if done[migration.version] != migration.checksum:
+                    raise RuntimeError(
+                        f"migration V{migration.version:03d}__{migration.name} changed after it "
+                        "was applied; add a new migration instead of editing an old one"
+                    )
+                continue
+            conn.execute(migration.sql)
+            conn.execute(
+                "insert into audit.schema_migrations (version, name, checksum) values (%s, %s, %s)",
+                (migration.version, migration.name, migration.checksum),
+            )
+            applied_now.append(f"V{migration.version:03d}__{migration.name}")
+        conn.execute(source_tables_sql())
+    return applied_now
+
+
+def ensure_database(admin_url: str, dbname: str) -> None:
+    """Create database `dbname` on the server of `admin_url` if it does not exist."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone()
+        if not exists:
+            conn.execute(f'create database "{dbname}"')

@@ -1,0 +1,84 @@
+"""The source registry agrees with the feed contract."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from umkm import settings
+from umkm.sources import PROTOCOLS, get_source, load_registry, marketplaces
+
+CONTRACT = settings.shared_dir() / "feeds" / "CONTRACT.md"
+
+
+def contract_sources() -> dict[str, tuple[str, bool]]:
+    """source_id -> (protocol, updated_since) from the contract's Sources table."""
+    rows = {}
+    for line in Path(CONTRACT).read_text().splitlines():
+        m = re.match(r"\| (\w+) \| [^|]+ \| ([a-z-]+)[^|]* \| (yes|no) \|", line)
+        if m:
+            rows[m.group(1)] = (m.group(2), m.group(3) == "yes")
+    return rows
+
+
+def test_registry_matches_contract_sources():
+    expected = contract_sources()
+    assert len(expected) == 11
+    registry = load_registry()
+    assert set(registry) == set(expected)
+    for sid, (protocol, updated_since) in expected.items():
+        assert registry[sid].protocol == protocol, sid
+        assert registry[sid].updated_since is updated_since, sid
+        assert registry[sid].protocol in PROTOCOLS
+
+
+def test_every_source_has_its_own_connection():
+    registry = load_registry()
+    assert {s.conn_id for s in registry.values()} == {f"umkm_{sid}" for sid in registry}
+    assert get_source("tokopedia").env_var == "AIRFLOW_CONN_UMKM_TOKOPEDIA"
+
+
+def test_marketplaces_share_one_canonical_shape():
+    shapes = {tuple(sorted(s.fields)) for s in marketplaces() if "updated" not in s.fields}
+    shapes |= {
+        tuple(sorted(k for k in s.fields if k != "updated"))
+        for s in marketplaces()
+        if "updated" in s.fields
+    }
+    assert len(shapes) == 1
+    assert len(marketplaces()) == 7
+
+
+def test_brand_owner_tiers_are_the_contracts():
+    brand = {
+        raw
+        for s in marketplaces()
+        for raw, canonical in s.values["tier"].items()
+        if canonical == "brand_owner"
+    }
+    assert brand == {"official", "mall", "brand", "resmi"}
+
+
+def test_kominfo_names_of_marketplaces():
+    names = {s.name for s in marketplaces()}
+    assert names == {
+        "Tokopedia",
+        "Bukalapak",
+        "Blibli.com",
+        "Lazada",
+        "Shopee",
+        "Blanja.com",
+        "MatahariMall.com",
+    }
+
+
+def test_page_sizes_within_protocol_maximum():
+    maximum = {"oauth-cursor": 5000, "signed-page": 1000, "apikey-offset": 2000, "ckan": 32000}
+    for source in load_registry().values():
+        if source.protocol in maximum:
+            assert source.page_size and source.page_size <= maximum[source.protocol], source
+
+
+def test_unknown_source_names_the_known_ones():
+    with pytest.raises(KeyError, match="tokopedia"):
+        get_source("tokopedai")

@@ -1,0 +1,57 @@
+"""The versioned bootstrap against a real PostgreSQL."""
+
+import psycopg
+import pytest
+
+from umkm.sources import load_registry
+from umkm.warehouse import bootstrap as bootstrap_module
+from umkm.warehouse.bootstrap import Migration, bootstrap
+from umkm.warehouse.db import connect
+
+SCHEMAS = {"raw", "audit", "quarantine", "staging", "intermediate", "marts"}
+
+
+def test_schemas_extensions_and_tables(warehouse):
+    with connect(warehouse) as conn:
+        schemas = {r[0] for r in conn.execute("select nspname from pg_namespace")}
+        assert schemas >= SCHEMAS
+        extensions = {r[0] for r in conn.execute("select extname from pg_extension")}
+        assert {"pg_trgm", "fuzzystrmatch"} <= extensions
+        tables = {
+            f"{s}.{t}"
+            for s, t in conn.execute(
+                "select table_schema, table_name from information_schema.tables"
+            )
+        }
+    for sid in load_registry():
+        assert f"raw.{sid}" in tables
+        assert f"quarantine.{sid}" in tables
+    assert {"audit.loads", "audit.checkpoints", "audit.schema_migrations"} <= tables
+
+
+def test_bootstrap_is_idempotent(warehouse):
+    with connect(warehouse) as conn:
+        assert bootstrap(conn) == []
+        versions = [r[0] for r in conn.execute("select version from audit.schema_migrations")]
+    assert versions == sorted(versions) and len(versions) == len(bootstrap_module.migrations())
+
+
+def test_edited_migration_is_refused(warehouse, monkeypatch):
+    real = bootstrap_module.migrations()
+    edited = [Migration(real[0].version, real[0].name, real[0].sql + "\n-- edited"), *real[1:]]
+    monkeypatch.setattr(bootstrap_module, "migrations", lambda: edited)
+    with connect(warehouse) as conn, pytest.raises(RuntimeError, match="add a new migration"):
+        bootstrap(conn)
+
+
+def test_analyst_role_cannot_read_personal_data(warehouse):
+    with connect(warehouse, autocommit=True) as conn:
+        conn.execute("create table if not exists marts.t_probe (x int)")
+        conn.execute("grant select on marts.t_probe to umkm_analyst")
+        conn.execute("set role umkm_analyst")
+        conn.execute("select * from marts.t_probe")
+        for table in ("raw.tokopedia", "quarantine.tokopedia", "audit.loads"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select * from {table}")
+        conn.execute("reset role")
+        conn.execute("drop table marts.t_probe")
