@@ -1,0 +1,205 @@
+"""`umkm ingest <source_id>|--all --snapshot D [--mode full|incremental] [--no-publish]`.
+
+Runs extract_load, then validation when `umkm.validation` exists (a critical failure skips
+publish and discards the batch), then publish. On a terminal, a live `rich` display shows
+records, pages, rate and retries; otherwise plain `key=value` log lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from umkm.connectors.errors import IngestError
+from umkm.loading.extract import LoadResult, Progress, extract_load
+from umkm.loading.publish import discard, publish
+from umkm.sources import load_registry
+
+log = logging.getLogger("umkm.loading")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `ingest` subcommand to the root `umkm` parser."""
+    parser = subparsers.add_parser(
+        "ingest",
+        help="pull sources into raw (extract, validate, publish)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("source_id", nargs="?", help="a source of the registry")
+    target.add_argument("--all", action="store_true", help="every source in the registry")
+    parser.add_argument("--snapshot", required=True, help="reporting date YYYY-MM-DD")
+    parser.add_argument("--mode", choices=("full", "incremental"), default="full")
+    parser.add_argument(
+        "--no-publish", action="store_true", help="stop after landing the batch table"
+    )
+    parser.add_argument("--warehouse-url", default=None, help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _validate(source_id: str, snapshot: str, batch_id: str) -> tuple[bool, str]:
+    """(ok, detail) from `umkm.validation.validate_batch`, or (True, "") when absent."""
+    try:
+        from umkm.validation import validate_batch
+    except ImportError:
+        return True, "validation not installed"
+    outcome = validate_batch(source_id, snapshot, batch_id)
+    return _passed(outcome), repr(outcome)[:300]
+
+
+def _passed(outcome: Any) -> bool:
+    """Read a validation outcome: bool, or an object/dict with a critical-failure field."""
+    if outcome is None:
+        return True
+    if isinstance(outcome, bool):
+        return outcome
+    get = outcome.get if isinstance(outcome, dict) else lambda k: getattr(outcome, k, None)
+    for key in ("critical_failed", "critical_failure", "critical_failures", "failed_critical"):
+        value = get(key)
+        if value is not None:
+            return not bool(value)
+    for key in ("passed", "success", "ok"):
+        value = get(key)
+        if value is not None:
+            return bool(value)
+    return True
+
+
+class _Display:
+    """Live progress on a terminal (rich), log lines otherwise."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self._progress = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Display:
+        if self.live:
+            from rich.console import Console
+            from rich.progress import Progress as RichProgress
+            from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = RichProgress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.fields[source]}"),
+                TextColumn("{task.fields[records]:>12,} records"),
+                TextColumn("{task.fields[pages]:>6} pages"),
+                TextColumn("{task.fields[rate]:>9,.0f} rec/s"),
+                TextColumn("{task.fields[retries]:>4} retries {task.fields[why]}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, p: Progress) -> None:
+        if self._progress is None:
+            if p.done or p.pages % 50 == 1:
+                log.info(
+                    "event=progress source=%s snapshot=%s pages=%d records=%d rejected=%d "
+                    "retries=%d rate=%.0f",
+                    p.source_id,
+                    p.snapshot,
+                    p.pages,
+                    p.records,
+                    p.rejected,
+                    p.retries,
+                    p.rate,
+                )
+            return
+        task = self._tasks.get(p.source_id)
+        fields = {
+            "source": p.source_id,
+            "records": p.records,
+            "pages": p.pages,
+            "rate": p.rate,
+            "retries": p.retries,
+            "why": f"({p.last_retry})" if p.last_retry else "",
+        }
+        if task is None:
+            self._tasks[p.source_id] = self._progress.add_task(p.source_id, total=None, **fields)
+        else:
+            self._progress.update(task, **fields)
+
+
+def ingest_one(
+    source_id: str,
+    snapshot: str,
+    mode: str,
+    *,
+    do_publish: bool,
+    url: str | None,
+    display: _Display,
+) -> LoadResult:
+    """extract_load, validation, publish for one source; returns the final result."""
+    result = extract_load(source_id, snapshot, mode=mode, url=url, progress=display)
+    if result.status == "no_data":
+        log.warning(
+            "event=no_data source=%s snapshot=%s detail=%r", source_id, snapshot, result.error
+        )
+        return result
+    if not do_publish:
+        return result
+    ok, detail = _validate(source_id, snapshot, result.batch_id)
+    if not ok:
+        error = f"critical validation failure: {detail}"
+        discard(source_id, snapshot, result.batch_id, error, url=url)
+        result.status, result.error = "failed", error
+        return result
+    result.rows_loaded = publish(source_id, snapshot, result.batch_id, url=url)
+    result.rows_rejected = result.rows_fetched - result.rows_loaded
+    result.status = "success"
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of `umkm ingest`; exit code 1 when any source failed."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    sources = list(load_registry()) if args.all else [args.source_id]
+    failures = 0
+    with _Display() as display:
+        for source_id in sources:
+            try:
+                result = ingest_one(
+                    source_id,
+                    args.snapshot,
+                    args.mode,
+                    do_publish=not args.no_publish,
+                    url=args.warehouse_url,
+                    display=display,
+                )
+            except (IngestError, KeyError, ValueError) as exc:
+                failures += 1
+                log.error(
+                    "event=ingest_failed source=%s snapshot=%s error=%r",
+                    source_id,
+                    args.snapshot,
+                    str(exc),
+                )
+                continue
+            if result.status == "failed":
+                failures += 1
+            log.info(
+                "event=ingest source=%s snapshot=%s status=%s mode=%s rows_fetched=%d "
+                "rows_loaded=%d rows_rejected=%d pages=%d retries=%d batch_id=%s",
+                result.source_id,
+                result.snapshot,
+                result.status,
+                result.mode,
+                result.rows_fetched,
+                result.rows_loaded,
+                result.rows_rejected,
+                result.pages,
+                result.retries,
+                result.batch_id,
+            )
+    return 1 if failures else 0

@@ -1,0 +1,247 @@
+"""`publish` and `discard`: the last step of write-audit-publish.
+
+`publish` moves a checked batch into `raw.<source_id>` in ONE transaction; a failure at any
+point leaves the published data as it was. `discard` drops a failed batch.
+
+Full mode replaces the snapshot's rows. Incremental mode (see docs/INGESTION.md) builds the
+snapshot as the latest published snapshot carried forward plus the batch's changes,
+upserted by record_id.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+import psycopg
+from psycopg import sql
+
+from umkm.connectors.errors import BatchStateError
+from umkm.loading import audit
+from umkm.loading.batch import (
+    batch_exists,
+    batch_ident,
+    drop_batch,
+    quarantine_ident,
+    raw_ident,
+)
+from umkm.loading.extract import as_date
+from umkm.sources import get_source
+from umkm.warehouse import connect, warehouse_url
+
+log = logging.getLogger("umkm.loading")
+
+_COLS = sql.SQL("snapshot, record_id, record, batch_id, feed_position, loaded_at")
+
+
+def _state_error(source_id: str, snap: date, problem: str, hint: str) -> BatchStateError:
+    return BatchStateError(source_id, snap.isoformat(), "", problem, hint)
+
+
+def publish(source_id: str, snapshot: str | date, batch_id: str, *, url: str | None = None) -> int:
+    """Publish the batch into `raw.<source_id>`; returns the rows published from the batch.
+
+    In one transaction: quarantine duplicate record ids (first delivery kept), replace (full)
+    or upsert into (incremental) the snapshot, check rows_fetched = rows_loaded +
+    rows_rejected (rejected recomputed from the quarantine, so rows validation moved there
+    count), raise the high-water mark, drop the batch table, clear the checkpoint and mark
+    the attempt `success`.
+    """
+    source = get_source(source_id)
+    snap = as_date(snapshot)
+    with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
+        key = f"umkm-ingest:{source_id}:{snap}"
+        locked = db.execute(
+            "select pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (key,)
+        ).fetchone()[0]
+        if not locked:
+            raise _state_error(
+                source_id, snap, "a load of this snapshot is running", "publish after it finishes"
+            )
+        attempt = audit.running_attempt(db, batch_id)
+        checkpoint = audit.get_checkpoint(db, source_id, snap)
+        if attempt is None or checkpoint is None or checkpoint.batch_id != batch_id:
+            raise _state_error(
+                source_id,
+                snap,
+                f"batch {batch_id} is not awaiting publish",
+                "run extract_load (umkm ingest) for this snapshot first",
+            )
+        if not checkpoint.done:
+            raise _state_error(
+                source_id,
+                snap,
+                f"batch {batch_id} is incomplete",
+                "run extract_load again to finish the pull, then publish",
+            )
+        if not batch_exists(db, source_id, snap):
+            raise _state_error(
+                source_id,
+                snap,
+                f"batch table of {batch_id} is missing",
+                "discard the batch and load the snapshot again",
+            )
+        load_id, mode, _ = attempt
+        rows_fetched = checkpoint.rows_fetched
+        loaded = _apply(db, source_id, snap, batch_id, mode)
+        rejected = int(
+            db.execute(
+                sql.SQL("select count(*) from {} where snapshot = %s and batch_id = %s").format(
+                    quarantine_ident(source_id)
+                ),
+                (snap, batch_id),
+            ).fetchone()[0]
+        )
+        if rows_fetched != loaded + rejected:
+            raise _state_error(
+                source_id,
+                snap,
+                f"counts do not add up: fetched {rows_fetched} != loaded {loaded} + rejected "
+                f"{rejected}",
+                "rows removed from the batch must be moved to the quarantine; nothing was "
+                "published",
+            )
+        high_water = checkpoint.position.get("high_water")
+        if source.updated_since and high_water:
+            audit.put_watermark(db, source_id, datetime.fromisoformat(high_water))
+        drop_batch(db, source_id, snap)
+        audit.clear_checkpoint(db, source_id, snap, batch_id)
+        audit.update_counts(
+            db,
+            load_id,
+            rows_fetched=rows_fetched,
+            rows_loaded=loaded,
+            rows_rejected=rejected,
+            pages=int(checkpoint.position.get("pages", 0)),
+            retries=_retries(db, load_id),
+        )
+        audit.finish_attempt(db, load_id, "success")
+        if source.kind == "reference":
+            _refresh_region_lookup(db)
+    log.info(
+        "event=published source=%s snapshot=%s batch_id=%s mode=%s rows_loaded=%d rows_rejected=%d",
+        source_id,
+        snap,
+        batch_id,
+        mode,
+        loaded,
+        rejected,
+    )
+    return loaded
+
+
+def _refresh_region_lookup(db) -> None:
+    """New region codes: rebuild the lookup the region checks and staging use (V010)."""
+    exists = db.execute(
+        "select to_regprocedure('public.umkm_refresh_region_lookup()') is not null"
+    ).fetchone()[0]
+    if exists:
+        db.execute("select public.umkm_refresh_region_lookup()")
+
+
+def _retries(db, load_id: int) -> int:
+    return int(
+        db.execute("select retries from audit.loads where load_id = %s", (load_id,)).fetchone()[0]
+    )
+
+
+def _apply(db, source_id: str, snap: date, batch_id: str, mode: str) -> int:
+    """Write the batch into raw; duplicates are quarantined first when the fast path fails."""
+    try:
+        with db.transaction():
+            return _write(db, source_id, snap, mode)
+    except (psycopg.errors.UniqueViolation, psycopg.errors.CardinalityViolation):
+        moved = _quarantine_duplicates(db, source_id, snap, batch_id)
+        log.warning(
+            "event=duplicates source=%s snapshot=%s batch_id=%s quarantined=%d",
+            source_id,
+            snap,
+            batch_id,
+            moved,
+        )
+        return _write(db, source_id, snap, mode)
+
+
+def _write(db, source_id: str, snap: date, mode: str) -> int:
+    raw, batch = raw_ident(source_id), batch_ident(source_id, snap)
+    if mode == "full":
+        db.execute(sql.SQL("delete from {} where snapshot = %s").format(raw), (snap,))
+        cur = db.execute(
+            sql.SQL("insert into {} ({}) select {} from {}").format(raw, _COLS, _COLS, batch)
+        )
+        return cur.rowcount
+    # incremental: carry the latest earlier snapshot forward when this one is not there yet
+    present = db.execute(
+        sql.SQL("select exists (select 1 from {} where snapshot = %s)").format(raw), (snap,)
+    ).fetchone()[0]
+    if not present:
+        base = db.execute(
+            sql.SQL("select max(snapshot) from {} where snapshot < %s").format(raw), (snap,)
+        ).fetchone()[0]
+        if base is not None:
+            db.execute(
+                sql.SQL(
+                    "insert into {} ({}) select %s, record_id, record, batch_id, feed_position,"
+                    " loaded_at from {} where snapshot = %s"
+                ).format(raw, _COLS, raw),
+                (snap, base),
+            )
+    cur = db.execute(
+        sql.SQL(
+            "insert into {} ({}) select {} from {} on conflict (snapshot, record_id) do update "
+            "set record = excluded.record, batch_id = excluded.batch_id, "
+            "feed_position = excluded.feed_position, loaded_at = excluded.loaded_at"
+        ).format(raw, _COLS, _COLS, batch)
+    )
+    return cur.rowcount
+
+
+def _quarantine_duplicates(db, source_id: str, snap: date, batch_id: str) -> int:
+    batch, quarantine = batch_ident(source_id, snap), quarantine_ident(source_id)
+    db.execute(
+        sql.SQL(
+            "create temporary table _dups on commit drop as "
+            "select ctid as row_ref, record_id, feed_position, record from ("
+            "  select ctid, record_id, feed_position, record, row_number() over "
+            "  (partition by record_id order by feed_position) as n from {}) ranked "
+            "where n > 1"
+        ).format(batch)
+    )
+    db.execute(
+        sql.SQL(
+            "insert into {} (snapshot, batch_id, record_id, feed_position, record, expectation,"
+            " reason) select %s, %s, record_id, feed_position, record, 'unique_record_id', "
+            "'record_id delivered more than once in the feed (first delivery kept)' from _dups"
+        ).format(quarantine),
+        (snap, batch_id),
+    )
+    cur = db.execute(
+        sql.SQL("delete from {} where ctid in (select row_ref from _dups)").format(batch)
+    )
+    db.execute("drop table _dups")
+    return cur.rowcount
+
+
+def discard(
+    source_id: str, snapshot: str | date, batch_id: str, error: str, *, url: str | None = None
+) -> None:
+    """A failed batch: drop its table, clear its checkpoint, mark its attempt `failed`.
+
+    Published data is untouched. When the batch table now belongs to a newer batch, only the
+    attempt is marked.
+    """
+    get_source(source_id)
+    snap = as_date(snapshot)
+    with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
+        checkpoint = audit.get_checkpoint(db, source_id, snap)
+        if checkpoint is None or checkpoint.batch_id == batch_id:
+            drop_batch(db, source_id, snap)
+            audit.clear_checkpoint(db, source_id, snap, batch_id)
+        audit.fail_running(db, source_id, snap, error or "discarded", batch_id)
+    log.warning(
+        "event=discarded source=%s snapshot=%s batch_id=%s error=%r",
+        source_id,
+        snap,
+        batch_id,
+        error,
+    )
