@@ -42,31 +42,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _validate(source_id: str, snapshot: str, batch_id: str) -> tuple[bool, str]:
-    """(ok, detail) from `umkm.validation.validate_batch`, or (True, "") when absent."""
+    """(ok, detail) from `umkm.validation.validate_batch`, the code the DAG task runs."""
+    from umkm.validation import CriticalValidationError, validate_batch
+
     try:
-        from umkm.validation import validate_batch
-    except ImportError:
-        return True, "validation not installed"
-    outcome = validate_batch(source_id, snapshot, batch_id)
-    return _passed(outcome), repr(outcome)[:300]
-
-
-def _passed(outcome: Any) -> bool:
-    """Read a validation outcome: bool, or an object/dict with a critical-failure field."""
-    if outcome is None:
-        return True
-    if isinstance(outcome, bool):
-        return outcome
-    get = outcome.get if isinstance(outcome, dict) else lambda k: getattr(outcome, k, None)
-    for key in ("critical_failed", "critical_failure", "critical_failures", "failed_critical"):
-        value = get(key)
-        if value is not None:
-            return not bool(value)
-    for key in ("passed", "success", "ok"):
-        value = get(key)
-        if value is not None:
-            return bool(value)
-    return True
+        outcome = validate_batch(source_id, snapshot, batch_id)
+    except CriticalValidationError as exc:
+        return False, str(exc)[:500]
+    # a critical failure raises; "passed" and "warning" (rows quarantined) both publish
+    return True, f"{outcome.status}: {outcome.rows_quarantined} rows quarantined"
 
 
 class _Display:

@@ -34,7 +34,8 @@ hand / `umkm run` with a `snapshot` param. Gates on what landed for the snapshot
 (`check_sources`: a discontinued source's `no_data` is accepted, any other gap blocks),
 then builds the dbt project (staging, entity resolution, marts) with its tests: one task
 per dbt model (astronomer-cosmos, watcher mode: a single `dbt build`, each model's task
-follows its result), and writes the analysts' report.
+follows its result), checks the bridge for drift against the previous snapshot (one alert
+with the numbers), and writes the analysts' report.
 """
 
 
@@ -131,6 +132,10 @@ def build_warehouse_dag():
             snapshot = _build_snapshot(context)
             return {"snapshot": str(snapshot), "sources": tasks.check_sources(snapshot)}
 
+        @task(retries=common.RETRIES["report"]["retries"])
+        def drift(gate: dict) -> dict:
+            return tasks.drift(snapshots.parse_snapshot(gate["snapshot"]))
+
         @task(retries=common.RETRIES["report"]["retries"], outlets=[common.marts_asset()])
         def report(gate: dict) -> dict:
             return tasks.report(snapshots.parse_snapshot(gate["snapshot"]))
@@ -146,7 +151,7 @@ def build_warehouse_dag():
                 return gate
 
             transform = dbt_build(gate)
-        gate >> transform >> report(gate)
+        gate >> transform >> drift(gate) >> report(gate)
     return dag
 
 

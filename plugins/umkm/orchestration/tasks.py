@@ -135,6 +135,13 @@ def dbt_build(snapshot: date) -> None:
     run_dbt(["build"], variables={"snapshot": str(snapshot)})
 
 
+def drift(snapshot: date) -> dict:
+    """Compare the snapshot's bridge with the previous snapshot's; alert once on drift."""
+    from umkm.transform.drift import check_drift
+
+    return _plain(check_drift(snapshot))
+
+
 def report(snapshot: date) -> dict:
     """Write the static HTML report for the snapshot."""
     from umkm.report import build_report
