@@ -1,0 +1,274 @@
+"""Benchmark: simulator -> ingestion -> validation -> publish -> dbt build -> report.
+
+Prints a table and writes `.local/bench/pipeline-<scale>.json`: wall time and records/s per
+stage, peak resident memory of each stage's process (`wait4` rusage of the child), the
+warehouse size, a rerun of the same snapshot with nothing changed, and the naive baseline
+(requests + pandas.json_normalize + DataFrame.to_sql) on the same simulator in the same run,
+at a smaller scale.
+
+    .venv/bin/python bench/bench_pipeline.py --scale 0.1 [--baseline-scale 0.01] [--keep]
+
+The numbers are measured, never asserted: this is not a test. Each stage runs in its own
+process (`--stage ...` re-enters this script) so its peak memory is its own. The benchmark
+uses a fresh database `bench_<scale>` on the warehouse server (embedded by default, or
+`WAREHOUSE_URL`'s server), dropped at the end unless `--keep`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from umkm import settings
+from umkm.sources import load_registry
+
+SNAPSHOT = "2017-11-15"
+HERE = Path(__file__).resolve()
+
+
+# --- stages (each runs in a child process) -----------------------------------------------
+
+
+def stage_ingest(url: str, snapshot: str) -> dict:
+    from umkm.loading import extract_load
+
+    only = [s for s in os.environ.get("UMKM_BENCH_SOURCES", "").split(",") if s]
+    out = {}
+    for sid in only or load_registry():
+        result = extract_load(sid, snapshot, url=url)
+        out[sid] = {"status": result.status, "rows": result.rows_fetched}
+    return out
+
+
+def _latest_batches(url: str, snapshot: str) -> dict[str, str]:
+    from umkm.warehouse.db import connect
+
+    with connect(url) as conn:
+        rows = conn.execute(
+            "select distinct on (source_id) source_id, batch_id, status from audit.loads "
+            "where snapshot = %s order by source_id, load_id desc",
+            (snapshot,),
+        ).fetchall()
+    return {sid: batch for sid, batch, status in rows if status == "running"}
+
+
+def stage_validate(url: str, snapshot: str) -> dict:
+    from umkm.validation import validate_batch
+
+    out = {}
+    for sid, batch in _latest_batches(url, snapshot).items():
+        outcome = validate_batch(sid, snapshot, batch, url=url, alert=False)
+        out[sid] = {"status": outcome.status, "rows": outcome.rows_checked}
+    return out
+
+
+def stage_publish(url: str, snapshot: str) -> dict:
+    from umkm.loading import publish
+
+    return {
+        sid: {"rows": publish(sid, snapshot, batch, url=url)}
+        for sid, batch in _latest_batches(url, snapshot).items()
+    }
+
+
+def stage_dbt(url: str, snapshot: str) -> dict:
+    from umkm.transform.dbt import run_dbt
+
+    run_dbt(["build"], url=url, variables={"snapshot": snapshot}, capture=True)
+    return {}
+
+
+def stage_report(url: str, snapshot: str) -> dict:
+    from umkm.report import build_report
+
+    out_dir = settings.state_dir() / "bench" / "report"
+    return {"page": str(build_report(snapshot, out_dir=out_dir, url=url))}
+
+
+def stage_baseline(url: str, snapshot: str) -> dict:
+    """The naive way: requests + json_normalize + to_sql, for one oauth-cursor source."""
+    import pandas as pd
+    import requests
+    import sqlalchemy
+
+    from umkm.connections import get_connection
+
+    conn = get_connection("umkm_tokopedia")
+    base = conn.base_url.rstrip("/")
+    token = requests.post(
+        f"{base}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(conn.login, conn.password),
+        timeout=30,
+    ).json()["access_token"]
+    frames, cursor = [], None
+    while True:
+        params = {"snapshot": snapshot, "limit": 5000}
+        if cursor:
+            params["cursor"] = cursor
+        page = requests.get(
+            f"{base}/v1/merchants",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        ).json()
+        frames.append(pd.json_normalize(page["data"]))
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    frame = pd.concat(frames, ignore_index=True)
+    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    frame.astype(str).to_sql("naive_tokopedia", engine, schema="public", if_exists="replace")
+    engine.dispose()
+    return {"tokopedia": {"rows": len(frame)}}
+
+
+STAGES = {
+    "ingest": stage_ingest,
+    "validate": stage_validate,
+    "publish": stage_publish,
+    "dbt": stage_dbt,
+    "report": stage_report,
+    "baseline": stage_baseline,
+}
+
+
+# --- driver --------------------------------------------------------------------------------
+
+
+def run_stage(name: str, url: str, env: dict[str, str]) -> dict:
+    """Run one stage in a child; its wall time, peak RSS (MiB) and returned counts."""
+    out_file = settings.state_dir() / "bench" / f"stage-{name}.json"
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE), "--stage", name, "--url", url, "--out", str(out_file)],
+        env=env,
+    )
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"stage {name} failed (exit {os.waitstatus_to_exitcode(status)})")
+    counts = json.loads(out_file.read_text())
+    rows = sum(int(v.get("rows", 0)) for v in counts.values() if isinstance(v, dict))
+    return {
+        "stage": name,
+        "seconds": round(seconds, 2),
+        "rows": rows,
+        "rows_per_s": round(rows / seconds) if rows else None,
+        "peak_rss_mib": round(usage.ru_maxrss / 1024),
+        "detail": counts,
+    }
+
+
+def rss_of(pid: int) -> int:
+    """Peak resident memory (MiB) of a running process (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return 0
+
+
+def pipeline(url: str, env: dict[str, str]) -> list[dict]:
+    return [run_stage(s, url, env) for s in ("ingest", "validate", "publish", "dbt", "report")]
+
+
+def print_table(title: str, rows: list[dict]) -> None:
+    print(f"\n{title}")
+    print(
+        f"| {'stage':<10} | {'wall s':>8} | {'records':>10} | {'records/s':>10} | {'peak MiB':>8} |"
+    )
+    print(f"|{'-' * 12}|{'-' * 10}|{'-' * 12}|{'-' * 12}|{'-' * 10}|")
+    for r in rows:
+        rate = f"{r['rows_per_s']:,}" if r["rows_per_s"] else "-"
+        print(
+            f"| {r['stage']:<10} | {r['seconds']:>8.1f} | {r['rows']:>10,} | {rate:>10} | "
+            f"{r['peak_rss_mib']:>8} |"
+        )
+    print(f"| {'total':<10} | {sum(r['seconds'] for r in rows):>8.1f} |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.01)
+    parser.add_argument("--baseline-scale", type=float, default=None, help="default scale/10")
+    parser.add_argument("--seed", type=int, default=2017)
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage:
+        result = STAGES[args.stage](args.url, SNAPSHOT)
+        Path(args.out).write_text(json.dumps(result))
+        return 0
+
+    from umkm.sim import start_simulator
+    from umkm.warehouse.bootstrap import bootstrap, ensure_database
+    from umkm.warehouse.db import connect, warehouse_url, with_database
+
+    admin = with_database(warehouse_url(), "postgres")
+    name = f"bench_{str(args.scale).replace('.', '_')}"
+    with connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+    ensure_database(admin, name)
+    url = with_database(admin, name)
+    with connect(url) as conn:
+        bootstrap(conn)
+    results: dict = {"scale": args.scale, "snapshot": SNAPSHOT, "cores": os.cpu_count()}
+    try:
+        with start_simulator(args.seed, args.scale, [SNAPSHOT]) as sim:
+            env = {**os.environ, **sim.env}
+            started = time.monotonic()
+            results["stages"] = pipeline(url, env)
+            results["total_s"] = round(time.monotonic() - started, 1)
+            started = time.monotonic()
+            results["rerun"] = pipeline(url, env)
+            results["rerun_total_s"] = round(time.monotonic() - started, 1)
+            results["simulator_peak_rss_mib"] = rss_of(sim.pid)
+        with connect(url) as conn:
+            results["warehouse_mib"] = round(
+                conn.execute("select pg_database_size(current_database())").fetchone()[0] / 2**20
+            )
+        base_scale = args.baseline_scale or args.scale / 10
+        with start_simulator(args.seed, base_scale, [SNAPSHOT]) as sim:
+            env = {**os.environ, **sim.env}
+            naive = run_stage("baseline", url, env)
+            ours = run_stage("ingest", url, {**env, "UMKM_BENCH_SOURCES": "tokopedia"})
+        results["baseline"] = {"scale": base_scale, "naive": naive, "ours": ours}
+    finally:
+        if not args.keep:
+            with connect(admin, autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+
+    print_table(f"Pipeline at scale {args.scale} (snapshot {SNAPSHOT})", results["stages"])
+    print_table("Rerun, nothing changed", results["rerun"])
+    naive = results["baseline"]["naive"]
+    print(
+        f"\nNaive baseline at scale {base_scale} (tokopedia only): {naive['rows']:,} records in "
+        f"{naive['seconds']:.1f}s = {naive['rows_per_s'] or 0:,}/s, "
+        f"peak {naive['peak_rss_mib']} MiB"
+    )
+    ours = results["baseline"]["ours"]
+    print(
+        f"Ours on the same data: {ours['rows']:,} records in {ours['seconds']:.1f}s = "
+        f"{ours['rows_per_s'] or 0:,}/s, peak {ours['peak_rss_mib']} MiB"
+    )
+    if naive["rows_per_s"] and ours["rows_per_s"]:
+        print(f"Ours / naive records/s: {ours['rows_per_s'] / naive['rows_per_s']:.1f}x")
+    print(f"Simulator peak RSS: {results['simulator_peak_rss_mib']} MiB")
+    print(f"Warehouse size: {results['warehouse_mib']} MiB")
+    print(f"Total {results['total_s']}s, rerun {results['rerun_total_s']}s")
+    out = settings.state_dir() / "bench" / f"pipeline-{args.scale}.json"
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"Results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
