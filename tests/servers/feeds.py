@@ -119,6 +119,7 @@ class FeedServer:
     delimiter: str = ","
     crlf: bool = False
     wrong_manifest_rows: bool = False
+    quote_all: bool = False  # RFC 4180 quoting of every field (bare CR in hostile text)
     page_delay_s: float = 0.0  # slow every answer (to kill a pull mid-way)
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
 
@@ -444,7 +445,10 @@ class _Handler(BaseHTTPRequestHandler):
             rows = feed.records[n * per : (n + 1) * per]
             out = io.StringIO()
             writer = csv.writer(
-                out, delimiter=feed.delimiter, lineterminator="\r\n" if feed.crlf else "\n"
+                out,
+                delimiter=feed.delimiter,
+                lineterminator="\r\n" if feed.crlf else "\n",
+                quoting=csv.QUOTE_ALL if feed.quote_all else csv.QUOTE_MINIMAL,
             )
             writer.writerow(header)
             for r in rows:

@@ -40,14 +40,32 @@ class _Manifest(msgspec.Struct):
 
 def _open_csv(path: Path, delimiter: str) -> Iterator[list[str]]:
     with gzip.open(path, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        # surrogateescape: a row with bytes that are not UTF-8 is quarantined, not fatal
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
         yield from csv.reader(text, delimiter=delimiter)
 
 
 def _unparse(row: list[str], delimiter: str) -> str:
     out = io.StringIO()
     csv.writer(out, delimiter=delimiter, lineterminator="").writerow(row)
-    return out.getvalue()
+    text = out.getvalue().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text.replace("\x00", "\\u0000")  # raw text is stored as PostgreSQL text
+
+
+def row_problem(values: list[str], width: int, id_col: int, id_field: str) -> str | None:
+    """Why a CSV row cannot be landed (it goes to the quarantine), or None when it can."""
+    if len(values) != width:
+        return f"{len(values)} fields, the header has {width}"
+    if not values[id_col].strip():
+        return f"empty id field {id_field!r}"
+    for value in values:
+        if "\x00" in value:
+            return "contains a NUL character, which PostgreSQL jsonb cannot store"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "not valid UTF-8"
+    return None
 
 
 class FileDropConnector(Connector):
@@ -153,11 +171,8 @@ class FileDropConnector(Connector):
                 row_no += 1
                 if row_no <= skip:
                     continue
-                if len(values) != width:
-                    reason = f"{len(values)} fields, the header has {width}"
-                    rejects.append(Reject(index, None, _unparse(values, self.delimiter), reason))
-                elif not values[id_col].strip():
-                    reason = f"empty id field {id_field!r}"
+                reason = row_problem(values, width, id_col, id_field)
+                if reason:
                     rejects.append(Reject(index, None, _unparse(values, self.delimiter), reason))
                 else:
                     rows.append(
