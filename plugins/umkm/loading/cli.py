@@ -15,7 +15,7 @@ from typing import Any
 from umkm.connectors.errors import IngestError
 from umkm.loading.extract import LoadResult, Progress, extract_load
 from umkm.loading.publish import discard, publish
-from umkm.sources import load_registry
+from umkm.sources import ingest_order
 
 log = logging.getLogger("umkm.loading")
 
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of `umkm ingest`; exit code 1 when any source failed."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    sources = list(load_registry()) if args.all else [args.source_id]
+    sources = ingest_order() if args.all else [args.source_id]
     failures = 0
     with _Display() as display:
         for source_id in sources:

@@ -18,11 +18,11 @@ import time
 
 from umkm import settings
 from umkm.orchestration.snapshots import logical_date_for, parse_snapshot
-from umkm.sources import load_registry
+from umkm.sources import ingest_order
 
 
 def dag_order(only: list[str] | None = None) -> list[str]:
-    order = [f"ingest_{sid}" for sid in load_registry()] + ["warehouse_build"]
+    order = [f"ingest_{sid}" for sid in ingest_order()] + ["warehouse_build"]
     return [d for d in order if not only or d in only]
 
 

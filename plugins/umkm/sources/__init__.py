@@ -107,6 +107,16 @@ def load_registry(path: Path = REGISTRY_FILE) -> dict[str, Source]:
     return {sid: _build(sid, entry, defaults) for sid, entry in doc["sources"].items()}
 
 
+def ingest_order() -> list[str]:
+    """Source ids in the order a full load runs them: reference data first.
+
+    Validation resolves free-text cities against the region reference (`bps`), so a
+    snapshot's first load needs the reference in place before the other sources.
+    """
+    registry = load_registry()
+    return sorted(registry, key=lambda sid: registry[sid].kind != "reference")
+
+
 def get_source(source_id: str) -> Source:
     registry = load_registry()
     try:
