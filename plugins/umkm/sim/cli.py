@@ -1,0 +1,117 @@
+"""`umkm sim serve|truth` and `python -m umkm.sim serve|truth`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from umkm.sim import config as C
+
+
+def _snapshots(text: str) -> list[date]:
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            d = date.fromisoformat(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {part!r}") from None
+        if not C.FIRST_SNAPSHOT <= d <= C.LAST_SNAPSHOT:
+            raise argparse.ArgumentTypeError(
+                f"{part}: snapshots run from {C.FIRST_SNAPSHOT} to {C.LAST_SNAPSHOT}"
+            )
+        out.append(d)
+    if not out:
+        raise argparse.ArgumentTypeError("no snapshot given")
+    return out
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=2017, help="world seed (default 2017)")
+    p.add_argument(
+        "--scale", type=float, default=0.01, help="1.0 = the 2017 figures (default 0.01)"
+    )
+    p.add_argument(
+        "--snapshot",
+        type=_snapshots,
+        default=[C.HEADLINE],
+        help="snapshot date(s) YYYY-MM-DD[,YYYY-MM-DD...] whose truth is written",
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from umkm.sim.config import SimConfig
+    from umkm.sim.server import run
+    from umkm.sim.truth import write_truth
+    from umkm.sim.world import build_world
+
+    started = time.monotonic()
+    world = build_world(SimConfig(seed=args.seed, scale=args.scale, faults=args.faults))
+    print(
+        f"umkm.sim: world seed={args.seed} scale={args.scale} built in "
+        f"{time.monotonic() - started:.1f}s",
+        file=sys.stderr,
+        flush=True,
+    )
+    if args.truth_out:
+        target = write_truth(world, args.snapshot, Path(args.truth_out))
+        print(f"umkm.sim: truth written to {target}", file=sys.stderr, flush=True)
+    return run(
+        world,
+        base_port=args.base_port,
+        host=args.host,
+        advertise_host=args.advertise_host,
+        env_out=Path(args.env_out) if args.env_out else None,
+        faults=args.faults,
+    )
+
+
+def _truth(args: argparse.Namespace) -> int:
+    from umkm.sim.config import SimConfig
+    from umkm.sim.truth import write_truth
+    from umkm.sim.world import build_world
+
+    world = build_world(SimConfig(seed=args.seed, scale=args.scale))
+    target = write_truth(world, args.snapshot, Path(args.out))
+    print(f"truth written to {target}")
+    return 0
+
+
+def _add_commands(sub) -> None:
+    serve = sub.add_parser("serve", help="serve every source over HTTP until SIGTERM")
+    _common(serve)
+    serve.add_argument("--faults", choices=["none", "flaky"], default="none")
+    serve.add_argument(
+        "--base-port", type=int, default=0, help="source i listens on P+i (0: free ports)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="bind address")
+    serve.add_argument(
+        "--advertise-host", default=None, help="host name written in the connections"
+    )
+    serve.add_argument("--truth-out", default=None, help="also write DIR/truth/...")
+    serve.add_argument("--env-out", default=None, help="also write the AIRFLOW_CONN lines here")
+    serve.set_defaults(func=_serve)
+    truth = sub.add_parser("truth", help="write truth/records.csv and truth/world.json")
+    _common(truth)
+    truth.add_argument("--out", required=True, help="output folder (truth/ is created in it)")
+    truth.set_defaults(func=_truth)
+
+
+def add_parser(subparsers) -> None:
+    """`umkm sim ...` for the umbrella command line."""
+    p = subparsers.add_parser("sim", help="the feed simulator (serve, truth)")
+    sub = p.add_subparsers(dest="sim_command", required=True)
+    _add_commands(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m umkm.sim", description=__doc__)
+    sub = parser.add_subparsers(dest="sim_command", required=True)
+    _add_commands(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)

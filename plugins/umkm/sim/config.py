@@ -1,0 +1,148 @@
+"""Every knob of the feed simulator, with its documented default.
+
+The two published figures are facts (Kominfo: 4.6 million UMKM online on 2017-11-15;
+Kemenkop UKM: 3.79 million in its registry on the same day), and so are the e-Smart IKM
+workshop targets (4,270 in 2018, 5,240 in 2019). Everything else here is an ASSUMPTION:
+no public breakdown exists, so the defaults are plausible round numbers chosen to give every
+step of the reconciliation bridge a visible size. See docs/SIMULATOR.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+#: The seven marketplaces, in registry order, and how Kominfo writes their names.
+MARKETPLACES = ("tokopedia", "lazada", "shopee", "bukalapak", "blibli", "blanja", "mataharimall")
+KOMINFO_NAMES = {
+    "tokopedia": "Tokopedia",
+    "lazada": "Lazada",
+    "shopee": "Shopee",
+    "bukalapak": "Bukalapak",
+    "blibli": "Blibli.com",
+    "blanja": "Blanja.com",
+    "mataharimall": "MatahariMall.com",
+}
+MINISTRY_SUMBER = "Kementerian/Lembaga"
+
+#: All eleven sources in registry order (source i listens on base port + i).
+SOURCES = (*MARKETPLACES, "kemenkopukm", "kemenperin", "kominfo", "bps")
+
+#: First day a platform's accounts can carry (same as the validation suites' founding dates).
+FOUNDED = {
+    "tokopedia": date(2009, 1, 1),
+    "bukalapak": date(2010, 1, 1),
+    "blibli": date(2011, 1, 1),
+    "lazada": date(2012, 1, 1),
+    "blanja": date(2014, 1, 1),
+    "shopee": date(2015, 1, 1),
+    "mataharimall": date(2015, 1, 1),
+}
+#: Last day a platform publishes (contract: MatahariMall.com after 2018, Blanja.com after 2019).
+UNTIL = {"mataharimall": date(2018, 12, 31), "blanja": date(2019, 12, 31)}
+
+#: The range of snapshot dates the simulator answers.
+FIRST_SNAPSHOT = date(2017, 1, 1)
+LAST_SNAPSHOT = date(2019, 12, 31)
+HEADLINE = date(2017, 11, 15)
+
+#: BRIDGE.md: a counted account with this many products or more is a large enterprise.
+LARGE_ENTERPRISE_MIN_PRODUCTS = 10_000
+#: BRIDGE.md: a counted account is dormant when its last activity is this many days old.
+DORMANT_DAYS = 90
+
+ESMART_COMMODITIES = (
+    "Kosmetik",
+    "Fesyen",
+    "Makanan",
+    "Minuman",
+    "Kerajinan",
+    "Mebel",
+    "Perhiasan",
+    "Herbal",
+    "Produk Logam",
+)
+ESMART_YEARS = (2017, 2018, 2019)
+
+
+def _default_shares() -> dict[str, float]:
+    # ASSUMPTION: share of the published marketplace count per platform in 2017.
+    return {
+        "tokopedia": 0.30,
+        "bukalapak": 0.25,
+        "shopee": 0.18,
+        "lazada": 0.12,
+        "blibli": 0.07,
+        "blanja": 0.05,
+        "mataharimall": 0.03,
+    }
+
+
+def _default_esmart() -> dict[int, int]:
+    # 2018 and 2019 are the published workshop targets; 2017 (the first year) is an ASSUMPTION.
+    return {2017: 2_000, 2018: 4_270, 2019: 5_240}
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """World size, structure and noise. `seed` and `scale` make the world; the rest are
+    knobs with documented defaults (ASSUMPTIONS except the published figures)."""
+
+    seed: int = 2017
+    scale: float = 0.01
+    faults: str = "none"
+
+    # --- published facts (calibration at the headline date) ---
+    kominfo_total: int = 4_600_000  # Kominfo's total on 2017-11-15, scale 1
+    registry_active: int = 3_790_000  # Kemenkop's active records on 2017-11-15, scale 1
+    target_2019: int = 8_000_000  # Kominfo's target; the world grows toward it by 2019-12-31
+    esmart_sizes: dict[int, int] = field(default_factory=_default_esmart)
+    esmart_full_scale: float = 0.1  # e-Smart files shrink only below this scale ...
+    esmart_min: int = 50  # ... and never below this many rows
+    kominfo_gap: int = 0  # published total minus the feeds' raw count (planted step 2)
+
+    # --- marketplace structure (ASSUMPTIONS) ---
+    platform_shares: dict[str, float] = field(default_factory=_default_shares)
+    multi_platform_share: float = 0.16  # businesses on 2+ platforms (per counted account)
+    same_platform_share: float = 0.03  # businesses with 2-3 shops on one platform
+    large_brand_share: float = 0.003  # large enterprises with a brand store + unflagged shops
+    large_products_share: float = 0.002  # large enterprises flagged only by >= 10,000 products
+    brand_only_share: float = 0.002  # brand-owner stores of enterprises with no other shop
+    closed_before_share: float = 0.06  # shops already closed at the headline date
+    close_share: float = 0.15  # open shops that close some time later
+    dormant_share: float = 0.30  # businesses that stop selling at some day
+    power_seller_share: float = 0.10  # power / preferred / super tiers (still regular)
+
+    # --- registry (ASSUMPTIONS) ---
+    registry_match_share: float = 0.62  # marketplace UMKM that are in Kemenkop's registry
+    registry_esmart_share: float = 0.50  # e-Smart participants in the registry
+    registry_inactive_share: float = 0.07  # registry records that become `nonaktif`
+    registry_duplicate_share: float = 0.015  # businesses registered twice
+    registry_growth: float = 0.45  # registry-only records added after the headline date
+    esmart_from_marketplace: float = 0.70  # e-Smart participants already selling online
+
+    # --- online on no list (ASSUMPTION) ---
+    hidden_share: float = 0.25  # online UMKM on no list, relative to those listed
+
+    # --- noise (ASSUMPTIONS; tuned so a careful matcher reaches P>=0.98, R>=0.97) ---
+    typo_rate: float = 0.03  # a name with one character dropped, doubled or swapped
+    emoji_rate: float = 0.04  # an emoji added to the shop name
+    other_phone_rate: float = 0.06  # an account with a phone that is not the business's
+    landline_share: float = 0.12  # businesses whose number is a landline "(021) ..."
+    nib_share: float = 0.35  # businesses with a licence number (NIB)
+    twin_share: float = 0.01  # different businesses with the same name in the same regency
+    missing_optional_rate: float = 0.25  # an optional field absent
+
+    # --- invalid records a validating pipeline must quarantine ---
+    invalid_share: float = 0.004  # empty names, unknown regions, future dates, bad codes
+    duplicate_share: float = 0.001  # a record delivered twice in one snapshot
+
+    def with_(self, **changes) -> SimConfig:
+        return replace(self, **changes)
+
+    def esmart_size(self, year: int) -> int:
+        """Rows of the e-Smart file of `year`: full size at scale >= 0.1, scaled below that
+        (linearly, so 0.01 gives a tenth), never below `esmart_min`."""
+        full = self.esmart_sizes[year]
+        factor = min(1.0, self.scale / self.esmart_full_scale)
+        return max(self.esmart_min, round(full * factor))

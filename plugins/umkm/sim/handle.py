@@ -1,0 +1,123 @@
+"""Start the simulator in a subprocess (tests, benchmarks) and write truth from Python."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+
+def _snapshot_list(snapshots: Iterable[str | date] | str) -> list[str]:
+    if isinstance(snapshots, str | date):
+        snapshots = [snapshots]
+    out = []
+    for s in snapshots:
+        out += [part.strip() for part in str(s).split(",") if part.strip()]
+    return out
+
+
+class SimulatorHandle:
+    """A running `python -m umkm.sim serve` process. `.env` holds its connection settings."""
+
+    def __init__(self, process: subprocess.Popen, env: dict[str, str]) -> None:
+        self.process = process
+        self.env = env
+        self.stderr_lines: list[str] = []
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def __enter__(self) -> SimulatorHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_simulator(
+    seed: int,
+    scale: float,
+    snapshots: Iterable[str | date] | str,
+    faults: str = "none",
+    truth_out: str | Path | None = None,
+    timeout: float = 600.0,
+    extra_args: list[str] | None = None,
+) -> SimulatorHandle:
+    """Run `python -m umkm.sim serve --base-port 0` and wait for its READY line."""
+    snaps = ",".join(_snapshot_list(snapshots))
+    cmd = [
+        sys.executable,
+        "-m",
+        "umkm.sim",
+        "serve",
+        "--seed",
+        str(seed),
+        "--scale",
+        str(scale),
+        "--snapshot",
+        snaps,
+        "--faults",
+        faults,
+        "--base-port",
+        "0",
+    ]
+    if truth_out:
+        cmd += ["--truth-out", str(truth_out)]
+    cmd += extra_args or []
+    env = dict(os.environ)
+    plugins = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (plugins, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    handle = SimulatorHandle(proc, {})
+    threading.Thread(
+        target=lambda: [handle.stderr_lines.append(line) for line in proc.stderr],
+        daemon=True,
+    ).start()
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    ready = False
+    for line in proc.stdout:
+        line = line.strip()
+        if line == "READY":
+            ready = True
+            break
+        if line.startswith("AIRFLOW_CONN_") and "=" in line:
+            key, value = line.split("=", 1)
+            handle.env[key] = value
+        if time.monotonic() > deadline:
+            break
+    if not ready:
+        handle.stop()
+        raise RuntimeError("simulator did not start: " + "".join(handle.stderr_lines[-20:]))
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+    return handle
+
+
+def write_truth(
+    out_dir: str | Path, seed: int, scale: float, snapshots: Iterable[str | date] | str
+) -> Path:
+    """Write `<out_dir>/truth/records.csv` and `world.json` without serving."""
+    from umkm.sim.config import SimConfig
+    from umkm.sim.truth import write_truth as _write
+    from umkm.sim.world import build_world
+
+    snaps = [date.fromisoformat(s) for s in _snapshot_list(snapshots)]
+    world = build_world(SimConfig(seed=seed, scale=scale))
+    return _write(world, snaps, Path(out_dir))
