@@ -19,6 +19,7 @@ never through operator arguments: those are serialised into Airflow's database a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from umkm import settings
@@ -34,7 +35,7 @@ def dbt_task_group(group_id: str = "dbt"):
     from cosmos.constants import ExecutionMode, LoadMode, TestBehavior
 
     project_dir = settings.DBT_PROJECT_DIR
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=project_dir,
@@ -57,3 +58,35 @@ def dbt_task_group(group_id: str = "dbt"):
         ),
         operator_args={"install_deps": False},
     )
+    if os.environ.get(PRODUCER_FIRST_ENV) == "1":
+        _producer_first(group)
+    return group
+
+
+#: Set by `umkm run` (`dag.test`): run the watcher's producer before the model tasks.
+PRODUCER_FIRST_ENV = "UMKM_DBT_PRODUCER_FIRST"
+
+
+def _producer_first(group) -> None:
+    """Make the producer upstream of every root task of the group.
+
+    Under a scheduler the model tasks wait for the producer's results by deferring, and the
+    producer runs first by priority. `dag.test` runs one task at a time and resolves a
+    deferral inline, so a model task picked before the producer would wait forever: there the
+    producer must come first. The tasks and what they show are the same either way.
+    """
+    tasks = []
+    pending = list(group.children.values())
+    while pending:
+        node = pending.pop()
+        if hasattr(node, "children"):
+            pending.extend(node.children.values())
+        else:
+            tasks.append(node)
+    producer = next(t for t in tasks if t.task_id.endswith("dbt_producer_watcher"))
+    ids = {t.task_id for t in tasks}
+    for task in tasks:
+        if task is producer or producer.task_id in task.upstream_task_ids:
+            continue
+        if not task.upstream_task_ids & ids:
+            producer >> task

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     snapshot = parse_snapshot(args.snapshot)
 
     from airflow.dag_processing.dagbag import DagBag
+
+    from umkm.orchestration.dbt_group import PRODUCER_FIRST_ENV
+
+    os.environ[PRODUCER_FIRST_ENV] = "1"  # dag.test runs one task at a time (see dbt_group)
 
     bag = DagBag(dag_folder=str(settings.DAGS_DIR))
     if bag.import_errors:
