@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from umkm import settings
@@ -87,6 +88,12 @@ def dbt_environment(url: str | None = None) -> dict[str, str]:
     env["DBT_LOG_PATH"] = str(settings.logs_dir() / "dbt")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("UMKM_PII_KEY", DEV_PII_KEY)
+    # The pseudonymisation key reaches the server as the session setting `umkm.pii_key`
+    # (libpq passes PGOPTIONS), so models read it with current_setting() and it never
+    # appears in compiled SQL or logs. Spaces and backslashes are escaped for libpq.
+    key = env["UMKM_PII_KEY"].replace("\\", "\\\\").replace(" ", "\\ ")
+    option = f"-c umkm.pii_key={key}"
+    env["PGOPTIONS"] = f"{env['PGOPTIONS']} {option}" if env.get("PGOPTIONS") else option
     return env
 
 
@@ -112,3 +119,27 @@ def run_dbt(
         tail = ((proc.stdout or "") + (proc.stderr or ""))[-4000:]
         raise DbtError(f"dbt {' '.join(args)} failed (exit {proc.returncode})\n{tail}")
     return proc
+
+
+def publish_docs(out_dir: Path, url: str | None = None) -> Path:
+    """`dbt docs generate --static` into `out_dir/dbt-docs.html` (one file, no server).
+
+    Published beside the analysts' report: every model, column, test and the exposures
+    that declare what the report reads.
+    """
+    with tempfile.TemporaryDirectory(prefix="umkm-dbt-docs-") as target:
+        env = dbt_environment(url)
+        env["DBT_TARGET_PATH"] = target
+        proc = subprocess.run(
+            [dbt_executable(), "docs", "generate", "--static", "--quiet"],
+            cwd=settings.DBT_PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise DbtError(f"dbt docs generate failed\n{(proc.stdout + proc.stderr)[-4000:]}")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        page = out_dir / "dbt-docs.html"
+        shutil.copyfile(Path(target) / "static_index.html", page)
+    return page

@@ -1,0 +1,144 @@
+{#- Entity resolution settings and SQL building blocks (models/intermediate/entities).
+
+    Scoring: each candidate pair gets the sum of log-likelihood-style weights of the
+    comparisons below (agreement adds, a conflict subtracts; a missing value adds 0), in
+    the spirit of Fellegi-Sunter with hand-set weights:
+
+      licence (NIB) same +14 / different -10      national ID (NIK) same +14 / different -10
+      phone same +10 / different -1               email same +10
+      owner name same +7 / different -1
+      business name: equal +6, trigram similarity >= 0.8 +4, >= 0.6 +2, >= 0.4 0, else -6
+      region same +2 / different -5              commodity same +1 / different -2
+
+    A pair is a link at score >= er_accept_score (12): e.g. phone + similar name + regency,
+    licence + name, name + owner + regency; a shared phone with an unrelated name is not.
+    Region = match_region: the regency, with a kabupaten and a kota of the same name in
+    one province counted as one (sellers write "Bandung" for either).
+    Thresholds live here, in one place. -#}
+
+{% macro er_setting(name) -%}
+{%- set defaults = {
+    'er_accept_score': 12,
+    'er_strong_score': 18,
+    'er_max_block_size': 30,
+    'er_window': 2,
+    'er_max_cluster_size': 20,
+    'er_iterations': 6,
+    'er_work_mem': '256MB',
+} -%}
+{{- var(name, defaults[name]) -}}
+{%- endmacro %}
+
+{#- Score of a pair: `a` and `b` are the two records (aliases), `sim` the name similarity. -#}
+{% macro er_score(a, b, sim) -%}
+(
+    case
+        when {{ a }}.licence = {{ b }}.licence then 14
+        when {{ a }}.licence <> {{ b }}.licence then -10
+        else 0
+    end
+    + case
+        when {{ a }}.nik_hash = {{ b }}.nik_hash then 14
+        when {{ a }}.nik_hash <> {{ b }}.nik_hash then -10
+        else 0
+    end
+    + case
+        when {{ a }}.phone_hash = {{ b }}.phone_hash then 10
+        when {{ a }}.phone_hash <> {{ b }}.phone_hash then -1
+        else 0
+    end
+    + case when {{ a }}.email_hash = {{ b }}.email_hash then 10 else 0 end
+    + case
+        when {{ a }}.owner_hash = {{ b }}.owner_hash then 7
+        when {{ a }}.owner_hash <> {{ b }}.owner_hash then -1
+        else 0
+    end
+    + case
+        when {{ a }}.name_norm = {{ b }}.name_norm then 6
+        when {{ sim }} >= 0.8 then 4
+        when {{ sim }} >= 0.6 then 2
+        when {{ sim }} >= 0.4 then 0
+        else -6
+    end
+    + case
+        when {{ a }}.match_region = {{ b }}.match_region then 2
+        when {{ a }}.match_region <> {{ b }}.match_region then -5
+        else 0
+    end
+    + case
+        when {{ a }}.commodity = {{ b }}.commodity then 1
+        when {{ a }}.commodity <> {{ b }}.commodity then -2
+        else 0
+    end
+)
+{%- endmacro %}
+
+{#- The strongest evidence of an accepted pair, as its match rule. -#}
+{% macro er_match_rule(a, b, sim) -%}
+case
+    when {{ a }}.licence = {{ b }}.licence then 'licence'
+    when {{ a }}.nik_hash = {{ b }}.nik_hash then 'national_id'
+    when {{ a }}.phone_hash = {{ b }}.phone_hash then 'phone'
+    when {{ a }}.email_hash = {{ b }}.email_hash then 'email'
+    when {{ a }}.owner_hash = {{ b }}.owner_hash then 'owner_name'
+    else 'name_regency'
+end
+{%- endmacro %}
+
+{#- Connected components by min-comp_rid propagation with pointer jumping, as a chain of CTEs.
+    `edges` has (rid_a, rid_b), `nodes` has (rid); defines CTEs <prefix>_0 .. <prefix>_<n>
+    with (rid, comp_rid), comp_rid = smallest rid of the component once converged (each round
+    at least doubles the distance covered; a test checks convergence). -#}
+{% macro connected_components(edges, nodes, prefix, iterations) -%}
+{{ prefix }}_0 as (
+    select
+        rid,
+        rid as comp_rid
+    from {{ nodes }}
+),
+{%- for i in range(iterations | int) %}
+
+{{ prefix }}_hop_{{ i }} as (
+    select
+        e.rid_a as rid,
+        l.comp_rid
+    from {{ edges }} as e
+    inner join {{ prefix }}_{{ i }} as l on e.rid_b = l.rid
+    union all
+    select
+        e.rid_b as rid,
+        l.comp_rid
+    from {{ edges }} as e
+    inner join {{ prefix }}_{{ i }} as l on e.rid_a = l.rid
+),
+
+{{ prefix }}_step_{{ i }} as (
+    select
+        l.rid,
+        least(l.comp_rid, min(h.comp_rid)) as comp_rid
+    from {{ prefix }}_{{ i }} as l
+    left join {{ prefix }}_hop_{{ i }} as h on l.rid = h.rid
+    group by l.rid, l.comp_rid
+),
+
+{{ prefix }}_{{ i + 1 }} as (
+    select
+        s.rid,
+        least(s.comp_rid, p.comp_rid) as comp_rid
+    from {{ prefix }}_step_{{ i }} as s
+    inner join {{ prefix }}_step_{{ i }} as p on s.comp_rid = p.rid
+),
+{%- endfor %}
+{%- endmacro %}
+
+{#- Generic test: every edge of `edges_model` joins two records with the same comp_rid in the
+    tested model (the comp_rid propagation converged). -#}
+{% test edges_within_one_cluster(model, edges_model, edges_where='true', column_name='entity_rid') %}
+select
+    e.rid_a,
+    e.rid_b
+from {{ edges_model }} as e
+inner join {{ model }} as a on e.rid_a = a.rid
+inner join {{ model }} as b on e.rid_b = b.rid
+where a.{{ column_name }} <> b.{{ column_name }} and ({{ edges_where }})
+{% endtest %}

@@ -1,0 +1,149 @@
+{#- The one staged shape of the seven marketplaces. `fields` maps the canonical field names
+    of plugins/umkm/sources/registry.yaml to the source's own (dotted for nested JSON);
+    `formats` gives the date formats; `brand_tiers` / `closed_statuses` are the values that
+    mean brand-owner store / closed (docs/BRIDGE.md). Street addresses are never selected;
+    personal data leaves as keyed hashes only. -#}
+{% macro json_text(path, rel='source') -%}
+{%- set parts = path.split('.') -%}
+{%- if parts | length == 1 -%}
+{{ rel }}.record ->> '{{ parts[0] }}'
+{%- else -%}
+{{ rel }}.record{% for p in parts[:-1] %} -> '{{ p }}'{% endfor %} ->> '{{ parts[-1] }}'
+{%- endif -%}
+{%- endmacro %}
+
+{% macro to_bigint(expr) -%}
+case
+    when btrim({{ expr }}) ~ '^[0-9]+(\.0*)?$' then btrim({{ expr }})::numeric::bigint
+end
+{%- endmacro %}
+
+{% macro stage_marketplace(source_id, fields, formats, brand_tiers, closed_statuses) -%}
+{{ config(pre_hook="{{ remember_regencies('" ~ source_id ~ "', '" ~ fields.city ~ "', '"
+    ~ fields.province ~ "') }}") }}
+with
+
+source as (
+    select
+        snapshot,
+        record_id,
+        record
+    from {{ source(source_id, source_id) }}
+),
+
+commodity_map as (
+    select
+        source_id,
+        category,
+        commodity
+    from {{ ref('category_commodity_map') }}
+),
+
+{{ pii_key_cte() }},
+
+extracted as (
+    select
+        source.snapshot,
+        '{{ source_id }}'::text as source_id,
+        source.record_id,
+        {{ json_text(fields.shop_name) }} as shop_name,
+        public.umkm_clean_name({{ json_text(fields.shop_name) }}) as name_clean,
+        {{ json_text(fields.owner_name) }} as owner_name,
+        {{ json_text(fields.phone) }} as phone,
+        {{ json_text(fields.email) }} as email,
+        {{ json_text(fields.city) }} as city,
+        {{ json_text(fields.province) }} as province,
+        {{ json_text(fields.tier) }} as tier,
+        {{ json_text(fields.category) }} as category_raw,
+        {{ json_text(fields.product_count) }} as product_count_text,
+        {{ json_text(fields.licence) }} as licence_text,
+        {{ json_text(fields.opened) }} as opened_text,
+        {{ json_text(fields.last_active) }} as last_active_text,
+        {{ json_text(fields.status) }} as status,
+        {% if fields.updated is defined -%}
+        case
+            when {{ json_text(fields.updated) }} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'
+                then ({{ json_text(fields.updated) }})::timestamptz
+        end as updated_at
+        {%- else -%}
+        null::timestamptz as updated_at
+        {%- endif %}
+    from source
+),
+
+places as (
+    select distinct
+        extracted.city,
+        extracted.province
+    from extracted
+),
+
+resolved as (
+    select
+        coalesce(places.city, '') as city_key,
+        coalesce(places.province, '') as province_key,
+        public.umkm_regency_code_lookup(places.city, places.province) as regency_code
+    from places
+),
+
+final as (
+    select
+        extracted.snapshot,
+        extracted.source_id,
+        extracted.record_id,
+        extracted.shop_name,
+        public.umkm_name_from_clean(extracted.name_clean) as name_norm,
+        public.umkm_legal_form_from_clean(extracted.name_clean) as legal_form,
+        {{ pii_hash(phone_for_hash('extracted.phone'), 'phone') }} as phone_hash,
+        {{ pii_hash(email_for_hash('extracted.email'), 'email') }} as email_hash,
+        {{ pii_hash(person_for_hash('extracted.owner_name'), 'person') }} as owner_hash,
+        {{ licence_clean('extracted.licence_text') }} as licence,
+        resolved.regency_code,
+        left(resolved.regency_code, 2) as province_code,
+        extracted.tier,
+        coalesce(extracted.tier in ({{ "'" ~ brand_tiers | join("', '") ~ "'" }}), false)
+            as is_brand_store,
+        extracted.status,
+        coalesce(extracted.status in ({{ "'" ~ closed_statuses | join("', '") ~ "'" }}), false)
+            as is_closed,
+        extracted.category_raw,
+        coalesce(by_source.commodity, by_word.commodity) as commodity,
+        {{ to_bigint('extracted.product_count_text') }} as product_count,
+        {{ parse_source_date('extracted.opened_text', formats.opened) }} as opened_on,
+        {{ parse_source_date('extracted.last_active_text', formats.last_active) }}
+            as last_active_on,
+        coalesce({{ is_dormant(parse_source_date('extracted.last_active_text', formats.last_active), 'extracted.snapshot') }}, false)
+            as is_dormant,
+        extracted.updated_at
+    from extracted
+    cross join pii_key
+    left join resolved
+        on
+            coalesce(extracted.city, '') = resolved.city_key
+            and coalesce(extracted.province, '') = resolved.province_key
+    left join commodity_map as by_source
+        on
+            by_source.source_id = extracted.source_id
+            and by_source.category = lower(btrim(extracted.category_raw))
+    left join commodity_map as by_word
+        on
+            by_word.source_id = 'any'
+            and by_word.category = lower(btrim(extracted.category_raw))
+)
+
+select * from final
+{%- endmacro %}
+
+{#- Pre-hook of a staging view: resolve every distinct (city, province) spelling of the
+    source once with umkm_regency_code, which remembers it (typos included), so the view's
+    read-only, parallel-safe umkm_regency_code_lookup finds them all. Validation does the
+    same on the way in; this makes dbt correct on its own. -#}
+{% macro remember_regencies(source_id, city_path, province_path) -%}
+select count(public.umkm_regency_code(places.city, places.province))
+from (
+    select distinct
+        {{ json_text(city_path, 'r') }} as city,
+        {{ json_text(province_path, 'r') }} as province
+    from {{ source(source_id, source_id) }} as r
+) as places
+{%- endmacro %}

@@ -1,0 +1,95 @@
+{#- One row per record identity (source, record id) over all snapshots, with the attributes
+    of its latest snapshot and the date it was first seen. `rid` orders records by first
+    seen, then source and id: the smallest rid of a cluster is its earliest record, which
+    names the entity (stable across snapshots). -#}
+{{ config(post_hook=[
+    "create index if not exists {{ this.name }}_rid on {{ this }} (rid)",
+    "analyze {{ this }}",
+]) }}
+
+with
+
+records as (
+    select * from {{ ref('int_records_unioned') }}
+),
+
+regencies as (
+    select * from {{ ref('stg_bps__regencies') }}
+),
+
+-- A kabupaten and a kota of the same name in one province (Kab. Bandung / Kota Bandung)
+-- are one matching region: sellers write the bare name for either.
+twin_regions as (
+    select
+        regency_code,
+        min(regency_code) over (
+            partition by
+                province_code, regexp_replace(regency_name, '^(KABUPATEN|KOTA) ', '')
+        ) as match_region
+    from regencies
+    where snapshot = (select max(r.snapshot) from regencies as r)
+),
+
+latest as (
+    select distinct on (records.source_id, records.record_id)
+        records.source_id,
+        records.record_id,
+        records.source_kind,
+        records.platform,
+        records.shop_name,
+        records.name_norm,
+        records.phone_hash,
+        records.email_hash,
+        records.owner_hash,
+        records.nik_hash,
+        records.licence,
+        records.regency_code,
+        records.province_code,
+        records.commodity,
+        records.business_scale,
+        records.is_brand_store
+    from records
+    order by records.source_id asc, records.record_id asc, records.snapshot desc
+),
+
+first_seen as (
+    select
+        source_id,
+        record_id,
+        min(snapshot) as first_seen
+    from records
+    group by source_id, record_id
+),
+
+final as (
+    select
+        row_number() over (
+            order by first_seen.first_seen, latest.source_id, latest.record_id
+        ) as rid,
+        latest.source_id,
+        latest.record_id,
+        first_seen.first_seen,
+        latest.source_kind,
+        latest.platform,
+        latest.shop_name,
+        latest.name_norm,
+        latest.phone_hash,
+        latest.email_hash,
+        latest.owner_hash,
+        latest.nik_hash,
+        latest.licence,
+        latest.regency_code,
+        coalesce(twin_regions.match_region, latest.regency_code) as match_region,
+        latest.province_code,
+        latest.commodity,
+        latest.business_scale,
+        latest.is_brand_store
+    from latest
+    inner join first_seen
+        on
+            latest.source_id = first_seen.source_id
+            and latest.record_id = first_seen.record_id
+    left join twin_regions on latest.regency_code = twin_regions.regency_code
+)
+
+select * from final

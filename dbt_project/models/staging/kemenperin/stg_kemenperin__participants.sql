@@ -1,0 +1,55 @@
+{{ config(pre_hook="{{ remember_regencies('kemenperin', 'Kabupaten/Kota', 'Provinsi') }}") }}
+
+with
+
+source as (
+    select
+        snapshot,
+        record_id,
+        record
+    from {{ source('kemenperin', 'kemenperin') }}
+),
+
+{{ pii_key_cte() }},
+
+places as (
+    select distinct
+        source.record ->> 'Kabupaten/Kota' as city,
+        source.record ->> 'Provinsi' as province
+    from source
+),
+
+resolved as (
+    select
+        coalesce(places.city, '') as city_key,
+        coalesce(places.province, '') as province_key,
+        public.umkm_regency_code_lookup(places.city, places.province) as regency_code
+    from places
+),
+
+final as (
+    select
+        source.snapshot,
+        'kemenperin'::text as source_id,
+        source.record_id,
+        source.record ->> 'Nama IKM' as shop_name,
+        public.umkm_normalise_name(source.record ->> 'Nama IKM') as name_norm,
+        public.umkm_legal_form(source.record ->> 'Nama IKM') as legal_form,
+        {{ pii_hash(phone_for_hash("source.record ->> 'No. Telp'"), 'phone') }} as phone_hash,
+        {{ pii_hash(person_for_hash("source.record ->> 'Nama Pemilik'"), 'person') }}
+            as owner_hash,
+        resolved.regency_code,
+        left(resolved.regency_code, 2) as province_code,
+        nullif(btrim(source.record ->> 'Komoditas'), '') as commodity,
+        nullif(btrim(source.record ->> 'Sentra IKM'), '') as centre,
+        {{ to_bigint("source.record ->> 'Tahun Pelatihan'") }}::integer as training_year,
+        nullif(btrim(source.record ->> 'Marketplace'), '') as onboarded_marketplace
+    from source
+    cross join pii_key
+    left join resolved
+        on
+            coalesce(source.record ->> 'Kabupaten/Kota', '') = resolved.city_key
+            and coalesce(source.record ->> 'Provinsi', '') = resolved.province_key
+)
+
+select * from final

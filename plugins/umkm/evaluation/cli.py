@@ -1,0 +1,55 @@
+"""`umkm eval --truth DIR`: entity-resolution accuracy against a simulator's truth."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "eval",
+        help="pairwise precision/recall of entity resolution against a simulator's truth",
+    )
+    p.add_argument("--truth", required=True, help="folder holding records.csv (and world.json)")
+    p.add_argument("--snapshot", help="snapshot date (default: the latest mapped)")
+    p.add_argument("--url", help="warehouse URL (default: the configured warehouse)")
+    p.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
+    p.set_defaults(func=_eval)
+
+
+def format_report(report: dict) -> str:
+    pw = report["pairwise"]
+    lines = [
+        f"entity resolution vs truth, snapshot {report['snapshot']}",
+        f"  records compared      {pw['records_compared']:>12,}"
+        f"   (only in truth {pw['records_only_in_truth']:,},"
+        f" only in mapping {pw['records_only_in_mapping']:,})",
+        f"  entities  predicted   {pw['predicted_entities']:>12,}   truth {pw['true_entities']:,}",
+        f"  pairs     predicted   {pw['predicted_pairs']:>12,}"
+        f"   truth {pw['true_pairs']:,}   both {pw['true_positive_pairs']:,}",
+        f"  precision             {pw['precision']:>12.4f}",
+        f"  recall                {pw['recall']:>12.4f}",
+        f"  F1                    {pw['f1']:>12.4f}",
+        f"  true entities split   {pw['split_entities']:>12,}",
+        f"  predicted merges      {pw['merged_entities']:>12,}",
+    ]
+    if report.get("bridge"):
+        lines.append("  bridge step                     warehouse       planted    ok")
+        for row in report["bridge"]:
+            got = "-" if row["warehouse"] is None else f"{row['warehouse']:,.0f}"
+            want = "-" if row["planted"] is None else f"{row['planted']:,.0f}"
+            ok = {True: "yes", False: "NO", None: "-"}[row["within_tolerance"]]
+            lines.append(f"  {row['step_id']:<30} {got:>11} {want:>13} {ok:>5}")
+    return "\n".join(lines)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from umkm.evaluation.pairwise import evaluate
+
+    report = evaluate(Path(args.truth), snapshot=args.snapshot, url=args.url)
+    print(format_report(report))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=2, default=str))
+    return 0

@@ -1,0 +1,259 @@
+"""Pairwise precision, recall and F1 of `marts.map_record_to_entity` against a truth.
+
+Pairs are counted from the contingency table of (predicted entity, true entity) sizes,
+never enumerated: with n_ij records in cell (i, j), the true-positive pairs are
+sum C(n_ij, 2), the predicted pairs sum_i C(n_i., 2), the true pairs sum_j C(n_.j, 2).
+Only records present in both the mapping and the truth are compared (a record the
+warehouse quarantined is not a matching error); how many were left out is reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+RecordKey = tuple[str, str]
+
+#: The bridge's step ids, in order (docs/BRIDGE.md).
+BRIDGE_STEPS = [
+    "kominfo_published",
+    "feed_recount_gap",
+    "ministry_list_records",
+    "same_platform_duplicate_shops",
+    "cross_platform_duplicates",
+    "large_enterprises",
+    "dormant_accounts",
+    "not_in_registry",
+    "registry_only",
+    "kemenkopukm_registry",
+]
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
+
+
+@dataclass
+class PairwiseResult:
+    records_compared: int
+    records_only_in_truth: int
+    records_only_in_mapping: int
+    predicted_entities: int
+    true_entities: int
+    true_positive_pairs: int
+    predicted_pairs: int
+    true_pairs: int
+    precision: float
+    recall: float
+    f1: float
+    split_entities: int  # true entities spread over more than one predicted entity
+    merged_entities: int  # predicted entities holding records of more than one true entity
+    by_source: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def pairwise_scores(
+    predicted: Mapping[RecordKey, str], truth: Mapping[RecordKey, str]
+) -> PairwiseResult:
+    """Compare two record -> entity mappings over the records they share."""
+    common = predicted.keys() & truth.keys()
+    cells: Counter = Counter()
+    pred_sizes: Counter = Counter()
+    true_sizes: Counter = Counter()
+    for key in common:
+        p, t = predicted[key], truth[key]
+        cells[(p, t)] += 1
+        pred_sizes[p] += 1
+        true_sizes[t] += 1
+    tp = sum(_pairs(n) for n in cells.values())
+    pp = sum(_pairs(n) for n in pred_sizes.values())
+    tt = sum(_pairs(n) for n in true_sizes.values())
+    precision = tp / pp if pp else 1.0
+    recall = tp / tt if tt else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    preds_per_truth = Counter(t for (_p, t) in cells)
+    truths_per_pred = Counter(p for (p, _t) in cells)
+    by_source = Counter(source for source, _ in common)
+    return PairwiseResult(
+        records_compared=len(common),
+        records_only_in_truth=len(truth.keys() - predicted.keys()),
+        records_only_in_mapping=len(predicted.keys() - truth.keys()),
+        predicted_entities=len(pred_sizes),
+        true_entities=len(true_sizes),
+        true_positive_pairs=tp,
+        predicted_pairs=pp,
+        true_pairs=tt,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        split_entities=sum(1 for n in preds_per_truth.values() if n > 1),
+        merged_entities=sum(1 for n in truths_per_pred.values() if n > 1),
+        by_source=dict(sorted(by_source.items())),
+    )
+
+
+def read_truth_records(path: Path, snapshot: str | None = None) -> dict[RecordKey, str]:
+    """`truth/records.csv`: source_id,record_id,entity_id, optionally a leading snapshot.
+
+    With a snapshot column, only that snapshot's rows are kept (all when `snapshot` is None;
+    a record then keeps its last entity id)."""
+    truth: dict[RecordKey, str] = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        has_snapshot = "snapshot" in (reader.fieldnames or [])
+        for row in reader:
+            if has_snapshot and snapshot and row["snapshot"] != snapshot:
+                continue
+            truth[(row["source_id"], str(row["record_id"]))] = row["entity_id"]
+    return truth
+
+
+def read_mapping(conn, snapshot: str | None = None) -> tuple[str | None, dict[RecordKey, str]]:
+    """`marts.map_record_to_entity` for a snapshot (default: the latest one)."""
+    if snapshot is None:
+        row = conn.execute("select max(snapshot)::text from marts.map_record_to_entity").fetchone()
+        snapshot = row[0] if row else None
+    if snapshot is None:
+        return None, {}
+    rows = conn.execute(
+        "select source_id, record_id, entity_id from marts.map_record_to_entity "
+        "where snapshot = %s",
+        (snapshot,),
+    )
+    return snapshot, {(s, r): e for s, r, e in rows}
+
+
+# --- the bridge ------------------------------------------------------------------------
+
+
+def _step_values(node) -> dict[str, float] | None:
+    """Step id -> value from a dict or a list of step rows, in whatever shape it comes."""
+    if isinstance(node, Mapping):
+        found = {}
+        for key, value in node.items():
+            if key in BRIDGE_STEPS:
+                if isinstance(value, Mapping):
+                    value = value.get("value", value.get("planted"))
+                if isinstance(value, int | float):
+                    found[key] = float(value)
+        if len(found) >= 3:
+            return found
+    if isinstance(node, list):
+        found = {}
+        for item in node:
+            if isinstance(item, Mapping):
+                step = item.get("step_id") or item.get("step") or item.get("id")
+                value = item.get("value", item.get("planted"))
+                if step in BRIDGE_STEPS and isinstance(value, int | float):
+                    found[step] = float(value)
+        if len(found) >= 3:
+            return found
+    return None
+
+
+def _children(node) -> Iterable:
+    if isinstance(node, Mapping):
+        return node.values()
+    if isinstance(node, list):
+        return node
+    return ()
+
+
+def find_bridge(world, snapshot: str | None) -> dict[str, float] | None:
+    """Find the planted bridge for `snapshot` in a world.json of unknown layout: descend
+    into the subtree keyed by the snapshot first (dict key, or a list item whose
+    `snapshot`/`date` is it), then take the first node that holds three or more step ids."""
+
+    def snapshot_subtree(node):
+        if snapshot is None:
+            return None
+        if isinstance(node, Mapping):
+            if snapshot in node:
+                return node[snapshot]
+            if node.get("snapshot") == snapshot or node.get("date") == snapshot:
+                return node
+        for child in _children(node):
+            hit = snapshot_subtree(child)
+            if hit is not None:
+                return hit
+        return None
+
+    def first_bridge(node):
+        values = _step_values(node)
+        if values:
+            return values
+        for child in _children(node):
+            hit = first_bridge(child)
+            if hit:
+                return hit
+        return None
+
+    subtree = snapshot_subtree(world)
+    return first_bridge(subtree if subtree is not None else world)
+
+
+def compare_bridge(warehouse: Mapping[str, float], planted: Mapping[str, float]) -> list[dict]:
+    """Per step: warehouse value, planted value, difference, within tolerance
+    (2% of the planted value or 50 records, whichever is larger)."""
+    rows = []
+    for step in BRIDGE_STEPS:
+        if step not in planted and step not in warehouse:
+            continue
+        got, want = warehouse.get(step), planted.get(step)
+        ok = None
+        if got is not None and want is not None:
+            ok = abs(got - want) <= max(0.02 * abs(want), 50)
+        rows.append(
+            {
+                "step_id": step,
+                "warehouse": got,
+                "planted": want,
+                "difference": None if got is None or want is None else got - want,
+                "within_tolerance": ok,
+            }
+        )
+    return rows
+
+
+def read_bridge(conn, snapshot: str) -> dict[str, float] | None:
+    """`marts.mart_reconciliation_bridge` for a snapshot, or None when the mart is absent."""
+    exists = conn.execute(
+        "select to_regclass('marts.mart_reconciliation_bridge') is not null"
+    ).fetchone()[0]
+    if not exists:
+        return None
+    rows = conn.execute(
+        "select step_id, value from marts.mart_reconciliation_bridge where snapshot = %s",
+        (snapshot,),
+    ).fetchall()
+    return {step: float(value) for step, value in rows if value is not None}
+
+
+def bridge_against_world(conn, world_path: Path, snapshot: str) -> list[dict] | None:
+    if not world_path.exists():
+        return None
+    planted = find_bridge(json.loads(world_path.read_text()), snapshot)
+    warehouse = read_bridge(conn, snapshot)
+    if not planted or warehouse is None:
+        return None
+    return compare_bridge(warehouse, planted)
+
+
+def evaluate(truth_dir: Path, snapshot: str | None = None, url: str | None = None) -> dict:
+    """Everything `umkm eval` reports, as one dict."""
+    from umkm.warehouse.db import connect
+
+    with connect(url) as conn:
+        snapshot, predicted = read_mapping(conn, snapshot)
+        truth = read_truth_records(truth_dir / "records.csv", snapshot)
+        result = pairwise_scores(predicted, truth)
+        bridge = (
+            bridge_against_world(conn, truth_dir / "world.json", snapshot) if snapshot else None
+        )
+    return {"snapshot": snapshot, "pairwise": result.as_dict(), "bridge": bridge}

@@ -1,0 +1,160 @@
+"""Pairwise metrics on tiny hand cases, the truth reader and the bridge comparison."""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+
+import pytest
+
+from umkm.evaluation.cli import format_report
+from umkm.evaluation.pairwise import (
+    compare_bridge,
+    find_bridge,
+    pairwise_scores,
+    read_truth_records,
+)
+
+
+def _brute(predicted, truth):
+    keys = sorted(predicted.keys() & truth.keys())
+    pairs = list(combinations(keys, 2))
+    pred = {p for p in pairs if predicted[p[0]] == predicted[p[1]]}
+    true = {p for p in pairs if truth[p[0]] == truth[p[1]]}
+    return len(pred & true), len(pred), len(true)
+
+
+def test_perfect_match():
+    truth = {("a", "1"): "x", ("b", "1"): "x", ("a", "2"): "y"}
+    predicted = {("a", "1"): "e1", ("b", "1"): "e1", ("a", "2"): "e2"}
+    result = pairwise_scores(predicted, truth)
+    assert (result.precision, result.recall, result.f1) == (1.0, 1.0, 1.0)
+    assert result.predicted_entities == result.true_entities == 2
+
+
+def test_one_false_merge_and_one_split():
+    truth = {("s", str(i)): t for i, t in enumerate("AAABBC")}
+    predicted = {("s", str(i)): p for i, p in enumerate("112223")}
+    # predicted pairs: {0,1} in 1; {2,3},{2,4},{3,4} in 2 -> 4; true pairs: AAA 3 + BB 1 = 4
+    # both: {0,1} and {3,4} -> 2
+    result = pairwise_scores(predicted, truth)
+    assert (result.true_positive_pairs, result.predicted_pairs, result.true_pairs) == (2, 4, 4)
+    assert result.precision == pytest.approx(0.5)
+    assert result.recall == pytest.approx(0.5)
+    assert result.split_entities == 1  # A is split over 1 and 2
+    assert result.merged_entities == 1  # 2 holds A and B
+
+
+def test_contingency_counts_equal_brute_force():
+    import random
+
+    rng = random.Random(7)
+    keys = [("src", str(i)) for i in range(300)]
+    truth = {k: f"t{rng.randrange(90)}" for k in keys}
+    predicted = {k: (truth[k] if rng.random() < 0.8 else f"p{rng.randrange(40)}") for k in keys}
+    result = pairwise_scores(predicted, truth)
+    assert (result.true_positive_pairs, result.predicted_pairs, result.true_pairs) == _brute(
+        predicted, truth
+    )
+
+
+def test_only_shared_records_are_compared():
+    truth = {("a", "1"): "x", ("a", "2"): "x", ("a", "3"): "x"}
+    predicted = {("a", "1"): "e", ("a", "2"): "e", ("z", "9"): "e"}
+    result = pairwise_scores(predicted, truth)
+    assert result.records_compared == 2
+    assert result.records_only_in_truth == 1 and result.records_only_in_mapping == 1
+    assert result.precision == result.recall == 1.0
+
+
+def test_no_pairs_at_all_is_perfect_not_a_division_by_zero():
+    result = pairwise_scores({("a", "1"): "e"}, {("a", "1"): "t"})
+    assert (result.precision, result.recall) == (1.0, 1.0)
+
+
+def test_truth_reader_accepts_a_snapshot_column(tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_text("source_id,record_id,entity_id\ntokopedia,7,E1\nshopee,7,E1\n")
+    assert read_truth_records(plain) == {("tokopedia", "7"): "E1", ("shopee", "7"): "E1"}
+    dated = tmp_path / "dated.csv"
+    dated.write_text(
+        "snapshot,source_id,record_id,entity_id\n"
+        "2017-10-15,tokopedia,7,E1\n2017-11-15,tokopedia,7,E1\n2017-11-15,lazada,3,E2\n"
+    )
+    assert read_truth_records(dated, "2017-10-15") == {("tokopedia", "7"): "E1"}
+    assert len(read_truth_records(dated, "2017-11-15")) == 2
+
+
+@pytest.mark.parametrize(
+    "world",
+    [
+        {
+            "snapshots": {
+                "2017-11-15": {
+                    "bridge": {
+                        "kominfo_published": 100,
+                        "ministry_list_records": -10,
+                        "kemenkopukm_registry": 60,
+                    }
+                }
+            }
+        },
+        {
+            "2017-11-15": {
+                "steps": [
+                    {"step_id": "kominfo_published", "value": 100},
+                    {"step_id": "ministry_list_records", "value": -10},
+                    {"step_id": "kemenkopukm_registry", "value": 60},
+                ]
+            }
+        },
+        {
+            "snapshots": [
+                {
+                    "snapshot": "2017-10-15",
+                    "bridge": {
+                        "kominfo_published": 1,
+                        "ministry_list_records": 1,
+                        "kemenkopukm_registry": 1,
+                    },
+                },
+                {
+                    "snapshot": "2017-11-15",
+                    "bridge": {
+                        "kominfo_published": {"value": 100},
+                        "ministry_list_records": {"value": -10},
+                        "kemenkopukm_registry": {"value": 60},
+                    },
+                },
+            ]
+        },
+    ],
+)
+def test_bridge_found_in_any_layout(world):
+    found = find_bridge(json.loads(json.dumps(world)), "2017-11-15")
+    assert found == {
+        "kominfo_published": 100,
+        "ministry_list_records": -10,
+        "kemenkopukm_registry": 60,
+    }
+
+
+def test_bridge_tolerance_is_two_percent_or_fifty_records():
+    rows = compare_bridge(
+        {"kominfo_published": 10_150, "ministry_list_records": -60, "registry_only": 700},
+        {"kominfo_published": 10_000, "ministry_list_records": -10, "registry_only": 1000},
+    )
+    ok = {r["step_id"]: r["within_tolerance"] for r in rows}
+    assert ok == {"kominfo_published": True, "ministry_list_records": True, "registry_only": False}
+
+
+def test_report_prints():
+    result = pairwise_scores({("a", "1"): "e"}, {("a", "1"): "t"})
+    text = format_report(
+        {
+            "snapshot": "2017-11-15",
+            "pairwise": result.as_dict(),
+            "bridge": compare_bridge({"kominfo_published": 1}, {"kominfo_published": 1}),
+        }
+    )
+    assert "precision" in text and "kominfo_published" in text

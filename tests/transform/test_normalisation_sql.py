@@ -1,0 +1,122 @@
+"""The normalisation functions of migration V010, against Python and by hand."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+
+from tests.transform.world import insert_bps
+from umkm.warehouse.db import connect
+
+
+@pytest.fixture(scope="module")
+def db(warehouse):
+    with connect(warehouse) as conn:
+        insert_bps(conn)
+    return warehouse
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ("+6281211112222", "dev-only-not-secret"),
+        ("phone:+62215551234", "k"),
+        ("ünïcödé ✓", "a key with spaces"),
+        ("", "x" * 64),
+        ("long key", "y" * 200),  # keys longer than the block are hashed first
+    ],
+)
+def test_hmac_matches_python(db, value, key):
+    with connect(db) as conn:
+        got = conn.execute("select public.umkm_hmac(%s, %s)", (value, key)).fetchone()[0]
+    want = hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+    assert got == want
+
+
+def test_pii_key_comes_from_the_session_setting(db):
+    with connect(db) as conn:
+        conn.execute("select set_config('umkm.pii_key', 's3cret', false)")
+        ipad, opad = conn.execute("select ipad, opad from public.umkm_pii_pads()").fetchone()
+        got = conn.execute("select public.umkm_hmac_padded('v', %s, %s)", (ipad, opad)).fetchone()[
+            0
+        ]
+    assert got == hmac.new(b"s3cret", b"v", hashlib.sha256).hexdigest()
+
+
+def test_dbt_environment_passes_the_key_as_a_setting(monkeypatch):
+    from umkm.transform.dbt import dbt_environment
+
+    monkeypatch.setenv("UMKM_PII_KEY", "my key")
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    env = dbt_environment(url="postgresql://postgres@127.0.0.1:1/x")
+    assert env["PGOPTIONS"] == "-c umkm.pii_key=my\\ key"
+
+
+@pytest.mark.parametrize(
+    ("phone", "e164"),
+    [
+        ("0812-3456-7890", "+6281234567890"),
+        ("+62 812 3456 7890", "+6281234567890"),
+        ("6281234567890", "+6281234567890"),
+        ("(021) 555-1234", "+62215551234"),
+        ("+62 (0)812 3456789", "+628123456789"),
+        ("0274 512345", "+62274512345"),
+        ("12345", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_phone_e164(db, phone, e164):
+    with connect(db) as conn:
+        assert conn.execute("select public.umkm_phone_e164(%s)", (phone,)).fetchone()[0] == e164
+
+
+@pytest.mark.parametrize(
+    ("city", "province", "code"),
+    [
+        ("Kab. Bandung", None, "3204"),
+        ("Kabupaten Bandung", "Jawa Barat", "3204"),
+        ("Kota Bandung", None, "3273"),
+        ("Bandung", None, "3273"),  # bare name of a kabupaten and a kota: the kota
+        ("Bandung (Kab.)", None, "3204"),
+        ("Jkt Selatan", None, "3171"),
+        ("Jaksel", None, "3171"),
+        ("Kota Adm. Jakarta Timur", "DKI Jakarta", "3172"),
+        ("Kebayoran Baru", None, "3171"),  # a unique district name
+        ("Banjar", "Kalimantan Selatan", "6303"),
+        ("Banjar", None, "3279"),
+        ("Batam", "Kepri", "2171"),  # BPS writes KOTA B A T A M
+        ("Jogja", None, "3471"),
+        ("Ujung Pandang", None, "7371"),  # old name of Makassar
+        ("Surabya", None, "3578"),  # typo
+        ("Bandnug", "Jawa Barat", "3273"),
+        ("Atlantis", None, None),
+        (None, None, None),
+    ],
+)
+def test_regency_code(db, city, province, code):
+    with connect(db) as conn:
+        got = conn.execute("select public.umkm_regency_code(%s, %s)", (city, province))
+        assert got.fetchone()[0] == code
+
+
+@pytest.mark.parametrize(
+    ("name", "norm", "form"),
+    [
+        ("Toko Berkah Jaya 🎉", "berkah jaya", "Toko"),
+        ("CV. Maju Mundur", "maju mundur", "CV"),
+        ("C.V. MAJU  MUNDUR", "maju mundur", "CV"),
+        ("PT Sinar Abadi Tbk", "sinar abadi", "PT"),
+        ("Sinar Abadi, PT.", "sinar abadi", "PT"),
+        ("UD  Sumber Rejeki!!", "sumber rejeki", "UD"),
+        ("Kopi Kenangan", "kopi kenangan", None),
+    ],
+)
+def test_name_and_legal_form(db, name, norm, form):
+    with connect(db) as conn:
+        got = conn.execute(
+            "select public.umkm_normalise_name(%s), public.umkm_legal_form(%s)", (name, name)
+        ).fetchone()
+    assert got == (norm, form)
