@@ -61,8 +61,10 @@ def test_dbt_build_passes(admin):
             )
         run_dbt(["build"], url=url, capture=True)
         results = json.loads((target_dir() / "run_results.json").read_text())
+        # exposures have nothing to run: dbt reports them as "no-op"
         statuses = {r["status"] for r in results["results"]}
-        assert statuses <= {"success", "pass"}, statuses
+        assert statuses <= {"success", "pass", "no-op"}, statuses
+        assert "success" in statuses and "pass" in statuses
         with connect(url) as conn:
             total = conn.execute(
                 "select sum(jumlah), max(published_total) from staging.stg_kominfo__counts"

@@ -145,6 +145,8 @@ def drift(snapshot: date) -> dict:
 def report(snapshot: date) -> dict:
     """Write the static HTML report for the snapshot."""
     from umkm.report import build_report
+    from umkm.transform.dbt import publish_docs
 
     page = build_report(snapshot)
-    return {"snapshot": snapshot.isoformat(), "report": str(page)}
+    docs = publish_docs(page.parent)
+    return {"snapshot": snapshot.isoformat(), "report": str(page), "dbt_docs": str(docs)}

@@ -10,9 +10,11 @@ from umkm import settings
 
 def _report(args: argparse.Namespace) -> int:
     from umkm.report import build_report
+    from umkm.transform.dbt import publish_docs
 
     page = build_report(args.snapshot, out_dir=Path(args.out) if args.out else None)
-    print(f"report written: {page} (and index.html beside it)")
+    docs = publish_docs(page.parent)
+    print(f"report written: {page} (and index.html beside it); dbt docs: {docs}")
     return 0
 
 

@@ -1,0 +1,145 @@
+{#- One row per snapshot and business (entity) seen on any list at that snapshot, with the
+    sets of the bridge it belongs to (docs/BRIDGE.md) and the lists that saw it. The counts
+    and population marts read it; a singular test ties its sets to the bridge. -#}
+{%- set min_products = var('large_enterprise_min_products', 10000) -%}
+
+with
+
+records as (
+    select
+        snapshot,
+        source_id,
+        record_id,
+        source_kind,
+        platform,
+        is_brand_store,
+        is_counted,
+        product_count,
+        is_dormant,
+        is_registry_active,
+        training_year
+    from {{ ref('int_records_unioned') }}
+),
+
+entity_map as (
+    select
+        snapshot,
+        source_id,
+        record_id,
+        entity_id
+    from {{ ref('map_record_to_entity') }}
+),
+
+resolved as (
+    select
+        records.snapshot,
+        records.source_kind,
+        records.platform,
+        records.is_brand_store,
+        records.is_counted,
+        records.product_count,
+        records.is_dormant,
+        records.is_registry_active,
+        records.training_year,
+        coalesce(entity_map.entity_id, records.source_id || ':' || records.record_id) as entity_id
+    from records
+    left join entity_map
+        on
+            records.snapshot = entity_map.snapshot
+            and records.source_id = entity_map.source_id
+            and records.record_id = entity_map.record_id
+),
+
+per_entity as (
+    select
+        snapshot,
+        entity_id,
+        count(*) filter (
+            where source_kind = 'marketplace' and is_counted
+        ) as counted_accounts,
+        coalesce(
+            array_agg(distinct platform order by platform) filter (
+                where source_kind = 'marketplace' and is_counted
+            ),
+            array[]::text[]
+        ) as platforms,
+        coalesce(
+            array_agg(distinct platform order by platform) filter (
+                where
+                source_kind = 'marketplace'
+                and is_counted
+                and not coalesce(is_dormant, false)
+            ),
+            array[]::text[]
+        ) as active_platforms,
+        coalesce(
+            bool_or(is_brand_store) filter (where source_kind = 'marketplace'), false
+        ) as has_brand_store,
+        coalesce(
+            bool_or(product_count >= {{ min_products }}) filter (
+                where source_kind = 'marketplace' and is_counted
+            ),
+            false
+        ) as has_many_products,
+        coalesce(
+            bool_or(is_registry_active) filter (where source_kind = 'registry'), false
+        ) as is_in_registry,
+        coalesce(
+            bool_or(true) filter (
+                where
+                source_kind = 'ministry_list'
+                and training_year between 2017 and extract(year from snapshot)
+            ),
+            false
+        ) as is_in_esmart
+    from resolved
+    group by snapshot, entity_id
+),
+
+flagged as (
+    select
+        snapshot,
+        entity_id,
+        counted_accounts,
+        platforms,
+        active_platforms,
+        cardinality(platforms) as platform_count,
+        has_brand_store,
+        has_brand_store or has_many_products as is_large_enterprise,
+        counted_accounts > 0 as is_on_marketplace,
+        is_in_registry,
+        is_in_esmart
+    from per_entity
+),
+
+final as (
+    select
+        snapshot,
+        entity_id,
+        counted_accounts,
+        platforms,
+        active_platforms,
+        platform_count,
+        has_brand_store,
+        is_large_enterprise,
+        is_on_marketplace,
+        is_on_marketplace and not is_large_enterprise as is_umkm_on_marketplace,
+        (
+            is_on_marketplace
+            and not is_large_enterprise
+            and cardinality(active_platforms) > 0
+        ) as is_active_online,
+        is_in_registry,
+        is_in_esmart,
+        (
+            not is_large_enterprise
+            and (
+                (is_on_marketplace and cardinality(active_platforms) > 0)
+                or is_in_registry
+                or is_in_esmart
+            )
+        ) as is_online_umkm
+    from flagged
+)
+
+select * from final
