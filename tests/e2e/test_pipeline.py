@@ -22,6 +22,8 @@ from tests.conftest import create_test_database, drop_test_database
 from umkm.sources import load_registry
 from umkm.warehouse.db import connect
 
+pytestmark = pytest.mark.e2e
+
 SNAPSHOT = "2017-11-15"
 SCALE = "0.002"
 SEED = "11"
@@ -197,3 +199,15 @@ def test_no_secret_in_logs_or_report(demo):
                 text = path.read_text(errors="replace")
                 leaked = [s for s in secrets if s in text]
                 assert not leaked, f"{path} holds a credential"
+
+
+def test_entity_resolution_reaches_the_accuracy_targets(demo):
+    """`umkm eval` against the planted truth: pairwise precision >= 0.98, recall >= 0.97."""
+    from umkm.evaluation.pairwise import evaluate
+
+    report = evaluate(demo["truth"] / "truth", snapshot=SNAPSHOT, url=demo["url"])
+    pw = report["pairwise"]
+    assert pw["records_compared"] > 0.95 * (pw["records_compared"] + pw["records_only_in_truth"])
+    assert pw["precision"] >= 0.98, pw
+    assert pw["recall"] >= 0.97, pw
+    assert report["bridge"], "the bridge was not compared with the planted one"
