@@ -12,12 +12,12 @@ SCALE    ?= 0.01
 .PHONY: demo test setup check pytest bench lock clean stop
 
 # Virtualenv with the pinned stack and the project (editable). Re-runs when pins change.
+# --compile-bytecode: some machines set PYTHONDONTWRITEBYTECODE, and every process would
+# then recompile Airflow, GX and dbt from source on import (about a minute each).
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	# --compile-bytecode: some machines set PYTHONDONTWRITEBYTECODE, and every process would
-	# then recompile Airflow, GX and dbt from source on import (about a minute each).
 	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt -c constraints.txt
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $(STAMP)

@@ -44,9 +44,22 @@ def embedded_port() -> int:
     return int(os.environ.get("UMKM_EMBEDDED_PORT", DEFAULT_EMBEDDED_PORT))
 
 
+#: Where the shared folder is looked for when `UMKM_SHARED_DIR` is not set: beside the
+#: repository (`../shared`, the normal checkout), beside any folder above it, then the
+#: development machine's `/work/shared` (a clone elsewhere, e.g. a CI workspace).
+def _shared_candidates() -> list[Path]:
+    return [p / "shared" for p in REPO_ROOT.parents] + [Path("/work/shared")]
+
+
 def shared_dir() -> Path:
-    """The read-only shared folder beside the repository (contract, docs, reference data)."""
-    return Path(os.environ.get("UMKM_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
+    """The read-only shared folder (contract, docs, reference data)."""
+    configured = os.environ.get("UMKM_SHARED_DIR")
+    if configured:
+        return Path(configured).resolve()
+    for candidate in _shared_candidates():
+        if (candidate / "reference" / "wilayah").is_dir():
+            return candidate.resolve()
+    return (REPO_ROOT.parent / "shared").resolve()
 
 
 def wilayah_dir() -> Path:
