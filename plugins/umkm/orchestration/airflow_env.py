@@ -14,7 +14,7 @@ from pathlib import Path
 
 from umkm import settings
 from umkm.sources import load_registry
-from umkm.transform.dbt import DEV_PII_KEY
+from umkm.transform.dbt import DEV_PII_KEY, with_pii_key_option
 from umkm.warehouse.db import dbt_env
 
 CONFIG_TEMPLATE = """\
@@ -74,7 +74,7 @@ def airflow_env(warehouse: str | None = None, extra: dict[str, str] | None = Non
         env.update(dbt_env(warehouse))  # what dbt's profiles.yml reads
     env.setdefault("UMKM_PII_KEY", DEV_PII_KEY)
     env.update(extra or {})
-    return env
+    return with_pii_key_option(env)  # the Cosmos dbt tasks connect with it
 
 
 def write_config() -> Path:

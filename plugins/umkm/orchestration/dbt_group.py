@@ -58,8 +58,13 @@ def dbt_task_group(group_id: str = "dbt"):
         ),
         operator_args={"install_deps": False},
     )
+    producer = next(t for t in _tasks(group) if t.task_id.endswith("dbt_producer_watcher"))
+    # Cosmos skips a retried producer ("does not support Airflow retries"), which would let
+    # the run end green with nothing built: the producer fails the run instead, and a
+    # rerun of the DAG builds again (dbt build is idempotent).
+    producer.retries = 0
     if os.environ.get(PRODUCER_FIRST_ENV) == "1":
-        _producer_first(group)
+        _producer_first(group, producer)
     return group
 
 
@@ -67,14 +72,7 @@ def dbt_task_group(group_id: str = "dbt"):
 PRODUCER_FIRST_ENV = "UMKM_DBT_PRODUCER_FIRST"
 
 
-def _producer_first(group) -> None:
-    """Make the producer upstream of every root task of the group.
-
-    Under a scheduler the model tasks wait for the producer's results by deferring, and the
-    producer runs first by priority. `dag.test` runs one task at a time and resolves a
-    deferral inline, so a model task picked before the producer would wait forever: there the
-    producer must come first. The tasks and what they show are the same either way.
-    """
+def _tasks(group) -> list:
     tasks = []
     pending = list(group.children.values())
     while pending:
@@ -83,7 +81,18 @@ def _producer_first(group) -> None:
             pending.extend(node.children.values())
         else:
             tasks.append(node)
-    producer = next(t for t in tasks if t.task_id.endswith("dbt_producer_watcher"))
+    return tasks
+
+
+def _producer_first(group, producer) -> None:
+    """Make the producer upstream of every root task of the group.
+
+    Under a scheduler the model tasks wait for the producer's results by deferring, and the
+    producer runs first by priority. `dag.test` runs one task at a time and resolves a
+    deferral inline, so a model task picked before the producer would wait forever: there the
+    producer must come first. The tasks and what they show are the same either way.
+    """
+    tasks = _tasks(group)
     ids = {t.task_id for t in tasks}
     for task in tasks:
         if task is producer or producer.task_id in task.upstream_task_ids:

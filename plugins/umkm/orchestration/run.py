@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+
 from umkm import settings
 from umkm.orchestration import airflow_env
 from umkm.orchestration.snapshots import parse_snapshot
@@ -184,7 +186,7 @@ def collect_summary(snapshot: str, url: str | None = None) -> dict:
         out["sources"] = {
             r[0]: {"status": r[1], "fetched": r[2], "loaded": r[3], "rejected": r[4]} for r in rows
         }
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(psycopg.errors.UndefinedTable):
             out["bridge"] = conn.execute(
                 """
                 select step_order, step_id, value, running_total
@@ -207,7 +209,9 @@ def print_summary(summary: dict, details: dict) -> None:
     print("\nRows per source (fetched / published / quarantined):")
     for sid, s in sorted(details["sources"].items()):
         print(f"  {sid:<14} {s['status']:<8} {s['fetched']:>9} {s['loaded']:>9} {s['rejected']:>7}")
-    if details["bridge"]:
+    if not details["bridge"]:
+        print("\nBridge: not built for this snapshot (see the log below).")
+    else:
         print("\nBridge, Kominfo -> Kemenkop (scaled):")
         for order, step, value, running in details["bridge"]:
             print(f"  {order:>2}. {step:<32} {value:>+12,} {running:>12,}")

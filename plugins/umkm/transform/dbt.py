@@ -88,12 +88,22 @@ def dbt_environment(url: str | None = None) -> dict[str, str]:
     env["DBT_LOG_PATH"] = str(settings.logs_dir() / "dbt")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("UMKM_PII_KEY", DEV_PII_KEY)
-    # The pseudonymisation key reaches the server as the session setting `umkm.pii_key`
-    # (libpq passes PGOPTIONS), so models read it with current_setting() and it never
-    # appears in compiled SQL or logs. Spaces and backslashes are escaped for libpq.
-    key = env["UMKM_PII_KEY"].replace("\\", "\\\\").replace(" ", "\\ ")
+    return with_pii_key_option(env)
+
+
+def with_pii_key_option(env: dict[str, str]) -> dict[str, str]:
+    """Add the pseudonymisation key to `PGOPTIONS` for every dbt connection.
+
+    The key reaches the server as the session setting `umkm.pii_key` (libpq passes
+    PGOPTIONS), so models read it with current_setting() and it never appears in compiled
+    SQL or logs. Spaces and backslashes are escaped for libpq. Any process that runs dbt
+    (the Airflow workers too) needs it in its environment.
+    """
+    key = env.get("UMKM_PII_KEY") or DEV_PII_KEY
+    key = key.replace("\\", "\\\\").replace(" ", "\\ ")
     option = f"-c umkm.pii_key={key}"
-    env["PGOPTIONS"] = f"{env['PGOPTIONS']} {option}" if env.get("PGOPTIONS") else option
+    if option not in env.get("PGOPTIONS", ""):
+        env["PGOPTIONS"] = f"{env['PGOPTIONS']} {option}" if env.get("PGOPTIONS") else option
     return env
 
 
