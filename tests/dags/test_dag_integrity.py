@@ -40,6 +40,11 @@ def test_every_dag_has_owner_tags_retries_docs(dagbag):
         assert dag.doc_md and len(dag.doc_md) > 100, dag_id
         assert dag.default_args.get("on_failure_callback"), dag_id
         for task in dag.tasks:
+            if task.task_id.endswith("dbt_producer_watcher"):
+                # Cosmos skips a retried producer (the run would end green with nothing
+                # built), so it fails the run instead; see umkm.orchestration.dbt_group
+                assert task.retries == 0, f"{dag_id}.{task.task_id}"
+                continue
             assert task.retries >= 1, f"{dag_id}.{task.task_id}"
 
 
