@@ -54,7 +54,7 @@ def admin() -> str:
     return server_admin_url()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def state_dir(admin):
     path = Path(tempfile.mkdtemp(prefix="umkm-validation-state-"))
     old = os.environ.get("UMKM_STATE_DIR")
@@ -67,7 +67,7 @@ def state_dir(admin):
         os.environ["UMKM_STATE_DIR"] = old
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def wh(admin, state_dir) -> str:
     """URL of a bootstrapped throwaway database with the BPS regencies in raw.bps."""
     url = create_test_database(admin, "validation")
