@@ -123,3 +123,33 @@ def test_name_and_legal_form(db, name, norm, form):
             "select public.umkm_normalise_name(%s), public.umkm_legal_form(%s)", (name, name)
         ).fetchone()
     assert got == (norm, form)
+
+
+def test_date_parsing_survives_a_parallel_plan(db):
+    """The try-functions catch errors in a subtransaction, which parallel workers cannot open:
+    under a forced parallel plan they must still parse every date (V021)."""
+    with connect(db) as conn:
+        conn.execute(
+            "create table public.dates_parallel as "
+            "select to_char(date '2017-01-01' + i % 900, 'DD/MM/YYYY') as dmy, "
+            "to_char(date '2017-01-01' + i % 900, 'YYYY-MM-DD') || 'T10:00:00+07:00' as iso "
+            "from generate_series(1, 20000) as i"
+        )
+        for setting in (
+            "parallel_setup_cost = 0",
+            "parallel_tuple_cost = 0",
+            "min_parallel_table_scan_size = 0",
+            "max_parallel_workers_per_gather = 2",
+        ):
+            conn.execute(f"set {setting}")
+        # as dbt builds a table model: CREATE TABLE AS over a (parallel) scan
+        conn.execute(
+            "create table public.dates_parsed as select "
+            "public.umkm_try_date(dmy, 'DD/MM/YYYY') as d, "
+            "public.umkm_try_timestamptz(iso) as t from public.dates_parallel"
+        )
+        parsed = conn.execute(
+            "select count(d), count(t), count(*) from public.dates_parsed"
+        ).fetchone()
+        conn.execute("drop table public.dates_parallel, public.dates_parsed")
+    assert parsed == (20000, 20000, 20000)
