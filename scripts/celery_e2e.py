@@ -79,16 +79,13 @@ from typing import IO
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "tests")]
 
+from umkm.sim.handle import SimulatorHandle  # noqa: E402
+from umkm.sim.handle import start_simulator as start_sim  # noqa: E402
+
 SNAPSHOT = "2017-11-15"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379"
 HEARTBEAT_TIMEOUT_S = 60  # how long a task of a dead worker stays "running"
-#: celery 5.7 dropped `celery.backends.database.retry`, which the Celery provider 3.26.0
-#: imports: with the pinned celery==5.7.0 no Celery worker or CeleryExecutor can start.
-#: 5.6.3 (same kombu 5.7 / billiard 4.3) is installed beside the venv and put first on the
-#: Airflow processes' PYTHONPATH; the fix for the venv and the image is `celery==5.6.3` in
-#: constraints.txt.
-CELERY_FALLBACK = "5.6.3"
 
 HOSTNAME_MODULE = '''\
 """[core] hostname_callable of this e2e run: the Celery worker's name, so task_instance.hostname
@@ -259,18 +256,14 @@ class Feeds:
     env: dict[str, str] = field(default_factory=dict)
     expected: dict[str, int] = field(default_factory=dict)  # source -> rows served
     servers: list = field(default_factory=list)
-    sim: subprocess.Popen | None = None
+    sim: SimulatorHandle | None = None
 
     def stop(self) -> None:
         for server in self.servers:
             with contextlib.suppress(Exception):
                 server.stop()
-        if self.sim is not None and self.sim.poll() is None:
-            self.sim.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.sim.wait(timeout=20)
-            if self.sim.poll() is None:
-                self.sim.kill()
+        if self.sim is not None:
+            self.sim.stop()
 
 
 def sim_available() -> bool:
@@ -291,43 +284,20 @@ def start_feeds(kind: str, snapshot: str, scale: float, seed: int, log_dir: Path
 
 
 def start_simulator(snapshot: str, scale: float, seed: int, log_dir: Path) -> Feeds:
-    feeds = Feeds()
     log(f"feeds: the feed simulator (umkm.sim serve, scale {scale}, seed {seed})")
-    cmd = [
-        sys.executable,
-        "-m",
-        "umkm.sim",
-        "serve",
-        "--base-port",
-        "0",
-        "--seed",
-        str(seed),
-        "--scale",
-        str(scale),
-        "--snapshot",
-        snapshot,
-    ]
-    with open(log_dir / "simulator.log", "ab") as err:
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True
+    try:
+        # its own session: the chaos drills kill process groups, never the feeds'
+        handle = start_sim(
+            seed,
+            scale,
+            snapshot,
+            timeout=300,
+            log_path=log_dir / "simulator.log",
+            start_new_session=True,
         )
-    feeds.sim = proc
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 300
-    for line in proc.stdout:
-        line = line.strip()
-        if line == "READY":
-            break
-        if line.startswith("AIRFLOW_CONN_") and "=" in line:
-            key, value = line.split("=", 1)
-            feeds.env[key] = value.strip().strip("'\"")
-        if time.monotonic() > deadline:
-            break
-    if proc.poll() is not None or not feeds.env:
-        feeds.stop()
-        raise SetupError(f"the feed simulator did not start; see {log_dir / 'simulator.log'}")
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-    return feeds  # row counts: compared with the undisturbed run's (--baseline)
+    except RuntimeError as exc:
+        raise SetupError(str(exc)) from exc
+    return Feeds(env=dict(handle.env), sim=handle)  # row counts: compared with --baseline
 
 
 def start_loopback(snapshot: str) -> Feeds:
@@ -359,30 +329,16 @@ def celery_compatible(pythonpath: str = "") -> bool:
     )
 
 
-def celery_overlay(mode: str) -> str:
-    """'' when the venv's celery works; else a folder with a compatible celery, to go first on
-    the Airflow processes' PYTHONPATH (installed once with pip, cached)."""
-    if mode == "off" or celery_compatible():
-        return ""
-    import celery
+def require_compatible_celery() -> None:
+    """celery 5.7 dropped `celery.backends.database.retry`, which the Celery provider 3.26
+    imports: no worker or CeleryExecutor starts with it. constraints.txt pins 5.6.3."""
+    if not celery_compatible():
+        import celery
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    target = cache / "umkm" / f"celery-{CELERY_FALLBACK}"
-    log(
-        f"celery {celery.__version__} in the venv breaks apache-airflow-providers-celery "
-        f"(no celery.backends.database.retry); using celery {CELERY_FALLBACK} from {target}"
-    )
-    if not celery_compatible(str(target)):
-        cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target"]
-        cmd += [str(target), f"celery=={CELERY_FALLBACK}"]
-        log(" ".join(cmd[2:]))
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not celery_compatible(str(target)):
-            raise SetupError(
-                f"could not install celery=={CELERY_FALLBACK}: {proc.stderr[-800:]}; pin "
-                f"celery=={CELERY_FALLBACK} in constraints.txt or run with --celery-overlay off"
-            )
-    return str(target)
+        raise SetupError(
+            f"celery {celery.__version__} breaks apache-airflow-providers-celery (no "
+            "celery.backends.database.retry); install the pinned stack: make setup"
+        )
 
 
 # -- metadata and warehouse queries ------------------------------------------------------------
@@ -630,10 +586,7 @@ class E2E:
         env["AIRFLOW__API__SECRET_KEY"] = secrets.token_urlsafe(32)
         env["AIRFLOW__CELERY__BROKER_URL"] = self.broker
         env["AIRFLOW__CORE__EXECUTOR"] = "CeleryExecutor"
-        overlay = celery_overlay(args.celery_overlay)
-        self.celery_overlay = overlay
-        if overlay:
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (overlay, env.get("PYTHONPATH")) if p)
+        require_compatible_celery()
         # the venv's console scripts (dbt) first on PATH for every process
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         self.env = env
@@ -1038,13 +991,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--startup-timeout", type=float, default=240)
     p.add_argument("--scale", type=float, default=0.001, help="simulator scale (if used)")
     p.add_argument("--seed", type=int, default=2017, help="simulator seed (if used)")
-    p.add_argument(
-        "--celery-overlay",
-        choices=["auto", "off"],
-        default="auto",
-        help=f"auto: if the venv's celery breaks the Celery provider, use celery "
-        f"{CELERY_FALLBACK} from a cached folder first on PYTHONPATH",
-    )
     p.add_argument("--json-out", help="write the summary (runs, workers, counts) here")
     p.add_argument(
         "--baseline",

@@ -13,11 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -25,6 +23,8 @@ import psycopg
 from umkm import settings
 from umkm.orchestration import airflow_env
 from umkm.orchestration.snapshots import parse_snapshot
+from umkm.sim import handle as sim_handle
+from umkm.sim.handle import SimulatorHandle
 from umkm.sources import load_registry
 from umkm.transform.dbt import ensure_manifest
 from umkm.warehouse import connect, warehouse_url
@@ -39,64 +39,18 @@ class RunError(RuntimeError):
     pass
 
 
-@dataclass
-class Simulator:
-    process: subprocess.Popen
-    env: dict[str, str] = field(default_factory=dict)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-def start_simulator(seed: int, scale: float, snapshot: str, log_path: Path) -> Simulator:
-    """Start `umkm sim serve` as its own process; wait for its READY line."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+def start_simulator(seed: int, scale: float, snapshot: str, log_path: Path) -> SimulatorHandle:
+    """Start `umkm sim serve` as its own process; wait for its READY line. Its connection
+    settings are also written to `.local/sim/connections.env` for other shells."""
     env_file = settings.state_dir() / "sim" / "connections.env"
     env_file.parent.mkdir(parents=True, exist_ok=True)
     env_file.unlink(missing_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "umkm.sim",
-        "serve",
-        "--seed",
-        str(seed),
-        "--scale",
-        str(scale),
-        "--snapshot",
-        snapshot,
-        "--base-port",
-        "0",
-        "--env-out",
-        str(env_file),
-    ]
-    log = open(log_path, "a")  # noqa: SIM115 - owned by the child for its lifetime
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
-    sim = Simulator(proc)
-    deadline = time.monotonic() + 600
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        line = line.strip()
-        if line == "READY":
-            break
-        if line.startswith("AIRFLOW_CONN_") and "=" in line:
-            key, value = line.split("=", 1)
-            sim.env[key] = value.strip().strip("'\"")
-        if time.monotonic() > deadline:
-            break
-    if proc.poll() is not None or not sim.env:
-        sim.stop()
-        raise RunError(f"the feed simulator did not start; see {log_path}")
-    # keep draining stdout so the child never blocks on a full pipe
-    import threading
-
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-    return sim
+    try:
+        return sim_handle.start_simulator(
+            seed, scale, snapshot, extra_args=["--env-out", str(env_file)], log_path=log_path
+        )
+    except RuntimeError as exc:
+        raise RunError(str(exc)) from exc
 
 
 def source_env_from_environment() -> dict[str, str]:

@@ -59,8 +59,14 @@ def start_simulator(
     truth_out: str | Path | None = None,
     timeout: float = 600.0,
     extra_args: list[str] | None = None,
+    log_path: Path | None = None,
+    start_new_session: bool = False,
 ) -> SimulatorHandle:
-    """Run `python -m umkm.sim serve --base-port 0` and wait for its READY line."""
+    """Run `python -m umkm.sim serve --base-port 0` and wait for its READY line.
+
+    Its stderr goes to `log_path` when given (appended), else into `.stderr_lines`.
+    `start_new_session` puts it in its own process group (a kill of the caller's group,
+    as a chaos test does, leaves the feeds running)."""
     snaps = ",".join(_snapshot_list(snapshots))
     cmd = [
         sys.executable,
@@ -84,12 +90,32 @@ def start_simulator(
     env = dict(os.environ)
     plugins = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (plugins, env.get("PYTHONPATH")) if p)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env=env,
+                start_new_session=start_new_session,
+            )
+    else:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=start_new_session,
+        )
     handle = SimulatorHandle(proc, {})
-    threading.Thread(
-        target=lambda: [handle.stderr_lines.append(line) for line in proc.stderr],
-        daemon=True,
-    ).start()
+    if proc.stderr is not None:
+        threading.Thread(
+            target=lambda: [handle.stderr_lines.append(line) for line in proc.stderr],
+            daemon=True,
+        ).start()
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
     ready = False
@@ -100,12 +126,13 @@ def start_simulator(
             break
         if line.startswith("AIRFLOW_CONN_") and "=" in line:
             key, value = line.split("=", 1)
-            handle.env[key] = value
+            handle.env[key] = value.strip().strip("'\"")
         if time.monotonic() > deadline:
             break
-    if not ready:
+    if not ready or proc.poll() is not None:
         handle.stop()
-        raise RuntimeError("simulator did not start: " + "".join(handle.stderr_lines[-20:]))
+        where = f"see {log_path}" if log_path else "".join(handle.stderr_lines[-20:])
+        raise RuntimeError(f"the feed simulator did not start: {where}")
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
     return handle
 
