@@ -217,3 +217,16 @@ def test_entity_resolution_reaches_the_accuracy_targets(demo):
     assert pw["precision"] >= 0.98, pw
     assert pw["recall"] >= 0.97, pw
     assert report["bridge"], "the bridge was not compared with the planted one"
+
+
+def test_bridge_and_population_match_the_planted_truth(demo):
+    """Every bridge step within 2% (or 50 records) of its planted size, and the headline
+    population estimate's 95% interval covering the planted total (issue 7)."""
+    from umkm.evaluation.pairwise import evaluate
+
+    report = evaluate(demo["truth"] / "truth", snapshot=SNAPSHOT, url=demo["url"])
+    off = [row for row in report["bridge"] if row["within_tolerance"] is not True]
+    assert not off, off
+    population = {row["method"]: row for row in report["population"] or []}
+    assert population["observed"]["covered"], population
+    assert population["chapman_2list"]["covered"], population

@@ -158,3 +158,28 @@ def test_report_prints():
         }
     )
     assert "precision" in text and "kominfo_published" in text
+
+
+def test_population_coverage_per_method():
+    from umkm.evaluation.pairwise import compare_population, find_population
+
+    world = {
+        "snapshots": {
+            "2017-11-15": {"true_online_umkm": {"listed": 100, "on_no_list": 50, "total": 150}}
+        }
+    }
+    planted = find_population(world, "2017-11-15")
+    assert find_population(world, "2018-01-15") is None
+    rows = [
+        {"method": "observed", "estimate": 101, "ci_low": 101, "ci_high": 101},
+        {"method": "chapman_2list", "estimate": 148, "ci_low": 140, "ci_high": 156},
+        {"method": "loglinear_3list_pairwise", "estimate": 170, "ci_low": 160, "ci_high": 180},
+        {"method": "broken", "estimate": 150, "ci_low": None, "ci_high": None},
+    ]
+    got = {r["method"]: (r["planted"], r["covered"]) for r in compare_population(rows, planted)}
+    assert got == {
+        "observed": (100, True),
+        "chapman_2list": (150, True),
+        "loglinear_3list_pairwise": (150, False),
+        "broken": (150, False),
+    }

@@ -153,3 +153,25 @@ def test_flaky_is_seeded():
             return out
 
     assert statuses() == statuses()
+
+
+def test_no_list_count_follows_the_odds_ratio():
+    """The planted no-list population makes the marketplace x registry odds ratio over all
+    online UMKM what the config says: doubling it doubles the 'neither' cell."""
+    from datetime import date
+
+    from umkm.sim.config import SimConfig
+    from umkm.sim.truth import bridge
+    from umkm.sim.world import build_world
+
+    snap = date(2017, 11, 15)
+    base = build_world(SimConfig(seed=11, scale=0.001))
+    independent = bridge(base, snap)["true_online_umkm"]
+    doubled_world = build_world(SimConfig(seed=11, scale=0.001, list_odds_ratio=2.0))
+    doubled = bridge(doubled_world, snap)["true_online_umkm"]
+    assert independent["listed"] == doubled["listed"]  # same feeds
+    assert independent["on_no_list"] > 0
+    # neither = OR x only_m x only_r / both; e-Smart-only businesses fill part of it
+    # (with n = only_m x only_r / both: independent = n - e, doubled = 2n - e)
+    esmart_only = doubled["on_no_list"] - 2 * independent["on_no_list"]
+    assert 0 <= esmart_only < 0.2 * independent["on_no_list"]

@@ -42,6 +42,15 @@ def format_report(report: dict) -> str:
             want = "-" if row["planted"] is None else f"{row['planted']:,.0f}"
             ok = {True: "yes", False: "NO", None: "-"}[row["within_tolerance"]]
             lines.append(f"  {row['step_id']:<30} {got:>11} {want:>13} {ok:>5}")
+    if report.get("population"):
+        lines.append("  population (95% interval)      estimate      interval       planted    ok")
+        for row in report["population"]:
+            span = "-" if row["ci_low"] is None else f"{row['ci_low']:,.0f}-{row['ci_high']:,.0f}"
+            ok = "yes" if row["covered"] else "NO"
+            lines.append(
+                f"  {row['method']:<28} {row['estimate']:>10,.0f} {span:>15}"
+                f" {row['planted']:>11,.0f} {ok:>5}"
+            )
     return "\n".join(lines)
 
 

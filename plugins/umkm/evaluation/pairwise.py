@@ -245,6 +245,60 @@ def bridge_against_world(conn, world_path: Path, snapshot: str) -> list[dict] | 
     return compare_bridge(warehouse, planted)
 
 
+# --- the population estimate ------------------------------------------------------------
+
+
+def find_population(world, snapshot: str) -> dict | None:
+    """The planted `true_online_umkm` ({listed, on_no_list, total}) for `snapshot`."""
+    node = (world.get("snapshots") or {}).get(snapshot) if isinstance(world, Mapping) else None
+    found = node.get("true_online_umkm") if isinstance(node, Mapping) else None
+    return dict(found) if isinstance(found, Mapping) and "total" in found else None
+
+
+def compare_population(rows: Iterable[Mapping], planted: Mapping) -> list[dict]:
+    """Per method of `mart_online_umkm_population`: does its 95% interval cover the planted
+    total? ('observed' is compared with the planted count of listed businesses instead:
+    it counts those, within 2%.)"""
+    out = []
+    for row in rows:
+        method, estimate = row["method"], row["estimate"]
+        if method == "observed":
+            want = planted["listed"]
+            ok = abs(estimate - want) <= 0.02 * want
+        else:
+            want = planted["total"]
+            ok = row["ci_low"] is not None and row["ci_low"] <= want <= row["ci_high"]
+        out.append(
+            {
+                "method": method,
+                "estimate": estimate,
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+                "planted": want,
+                "covered": ok,
+            }
+        )
+    return out
+
+
+def population_against_world(conn, world_path: Path, snapshot: str) -> list[dict] | None:
+    if not world_path.exists():
+        return None
+    planted = find_population(json.loads(world_path.read_text()), snapshot)
+    exists = conn.execute(
+        "select to_regclass('marts.mart_online_umkm_population') is not null"
+    ).fetchone()[0]
+    if not planted or not exists:
+        return None
+    cur = conn.execute(
+        "select method, estimate, ci_low, ci_high from marts.mart_online_umkm_population "
+        "where snapshot = %s order by method",
+        (snapshot,),
+    )
+    names = [c.name for c in cur.description]
+    return compare_population([dict(zip(names, r, strict=True)) for r in cur], planted)
+
+
 def evaluate(truth_dir: Path, snapshot: str | None = None, url: str | None = None) -> dict:
     """Everything `umkm eval` reports, as one dict."""
     from umkm.warehouse.db import connect
@@ -253,7 +307,12 @@ def evaluate(truth_dir: Path, snapshot: str | None = None, url: str | None = Non
         snapshot, predicted = read_mapping(conn, snapshot)
         truth = read_truth_records(truth_dir / "records.csv", snapshot)
         result = pairwise_scores(predicted, truth)
-        bridge = (
-            bridge_against_world(conn, truth_dir / "world.json", snapshot) if snapshot else None
-        )
-    return {"snapshot": snapshot, "pairwise": result.as_dict(), "bridge": bridge}
+        world = truth_dir / "world.json"
+        bridge = bridge_against_world(conn, world, snapshot) if snapshot else None
+        population = population_against_world(conn, world, snapshot) if snapshot else None
+    return {
+        "snapshot": snapshot,
+        "pairwise": result.as_dict(),
+        "bridge": bridge,
+        "population": population,
+    }

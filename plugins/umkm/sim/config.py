@@ -122,7 +122,11 @@ class SimConfig:
     esmart_from_marketplace: float = 0.70  # e-Smart participants already selling online
 
     # --- online on no list (ASSUMPTION) ---
-    hidden_share: float = 0.25  # online UMKM on no list, relative to those listed
+    # odds ratio of marketplace and registry presence over all online UMKM, listed or not:
+    # the no-list count is planted to match it (1.0: independent lists, as capture-recapture
+    # assumes; above 1, businesses on one list are likelier on the other and Chapman
+    # underestimates)
+    list_odds_ratio: float = 1.0
 
     # --- noise (ASSUMPTIONS; tuned so a careful matcher reaches P>=0.98, R>=0.97) ---
     typo_rate: float = 0.03  # a name with one character dropped, doubled or swapped

@@ -78,6 +78,29 @@ def _year(d: int) -> int:
     return from_day(d).year
 
 
+def _on_no_list(
+    world: World, marketplace: np.ndarray, registry: np.ndarray, esmart: np.ndarray
+) -> int:
+    """Online UMKM on no list (ASSUMPTION, docs/SIMULATOR.md): as many as make the odds ratio
+    of marketplace and registry presence over all online UMKM equal `list_odds_ratio`
+    (both x neither / (marketplace only x registry only); 1 means the two lists are
+    independent, which is what two-list capture-recapture assumes). e-Smart participants on
+    neither list fill part of the 'neither' cell; the rest is on no list at all."""
+    small = world.ent_large == LARGE_NONE
+    m = np.unique(marketplace)
+    m = m[small[m]]
+    r = np.unique(registry)
+    r = r[small[r]]
+    both = len(np.intersect1d(m, r, assume_unique=True))
+    if both == 0:
+        return 0
+    only_m, only_r = len(m) - both, len(r) - both
+    neither = round(world.cfg.list_odds_ratio * only_m * only_r / both)
+    e = np.unique(esmart)
+    esmart_only = len(np.setdiff1d(e[small[e]], np.union1d(m, r), assume_unique=True))
+    return max(0, neither - esmart_only)
+
+
 def bridge(world: World, snapshot: date) -> dict:
     """Every step of docs/BRIDGE.md for one snapshot, plus the planted totals behind it."""
     d = day(snapshot)
@@ -165,12 +188,12 @@ def bridge(world: World, snapshot: date) -> dict:
     )
     # the real number of online UMKM: active on a marketplace, or in the registry as
     # active (online through social media or own site), or trained and onboarded by e-Smart,
-    # plus those on no list at all (ASSUMPTION: hidden_share of the listed ones)
+    # plus those on no list at all
     reg_all_active = np.unique(reg.entity[:n_reg][reg.inactive[:n_reg] > d])
     es_entities = world.esmart.entity[es_rows]
     listed = np.unique(np.concatenate([np.concatenate(true_active), reg_all_active, es_entities]))
     listed = listed[world.ent_large[listed] == LARGE_NONE]
-    hidden = round(len(listed) * world.cfg.hidden_share)
+    hidden = _on_no_list(world, np.concatenate(true_active), reg_all_active, es_entities)
     return {
         "snapshot": snapshot.isoformat(),
         "steps": [
