@@ -18,6 +18,44 @@ def test_monthly_run_loads_the_15th():
     assert snapshot_for(logical) == date(2017, 11, 15)
 
 
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Jakarta"])
+def test_pendulum_logical_dates_as_airflow_hands_them(tz):
+    """Airflow passes pendulum DateTimes; pendulum's arithmetic after astimezone() falls back
+    to UTC, which once made every scheduled or backfilled run load the 14th."""
+    import pendulum
+
+    logical = pendulum.datetime(2017, 9, 15, 19, tz="UTC").in_timezone(tz)
+    assert snapshot_for(logical) == date(2017, 9, 15)
+
+
+def test_the_dags_backfill_window_maps_to_the_15ths():
+    """The ingestion DAGs' timetable (the scheduler's own class), stepped over 2017-2019 as a
+    backfill steps it: 36 runs, each loading the 15th."""
+    import pendulum
+    from airflow.timetables.base import TimeRestriction
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    from umkm.orchestration import snapshots
+
+    timetable = CronTriggerTimetable(snapshots.SCHEDULE_CRON, timezone=snapshots.SCHEDULE_TIMEZONE)
+    restriction = TimeRestriction(
+        earliest=pendulum.datetime(2017, 1, 1, tz="UTC"),
+        latest=pendulum.datetime(2019, 12, 31, tz="UTC"),
+        catchup=True,
+    )
+    got, last = [], None
+    while (
+        info := timetable.next_dagrun_info(
+            last_automated_data_interval=last, restriction=restriction
+        )
+    ) is not None:
+        got.append(snapshot_for(info.logical_date))
+        last = info.data_interval
+    assert len(got) == 36
+    assert got[0] == date(2017, 1, 15) and got[-1] == date(2019, 12, 15)
+    assert {d.day for d in got} == {15}
+
+
 @pytest.mark.parametrize("day", ["2017-01-15", "2017-11-15", "2018-12-31", "2019-12-15"])
 def test_round_trip(day):
     assert snapshot_for(logical_date_for(day)) == date.fromisoformat(day)

@@ -29,8 +29,12 @@ def parse_snapshot(value: str | date) -> date:
 
 
 def snapshot_for(logical_date: datetime) -> date:
-    """The snapshot a run with this logical date loads."""
-    return (logical_date.astimezone(WIB) - timedelta(days=1)).date()
+    """The snapshot a run with this logical date loads.
+
+    Airflow hands tasks a pendulum DateTime; pendulum's `-` on one converted to a stdlib
+    timezone drops the zone (back to UTC), so the arithmetic is done on the WIB date."""
+    local = datetime.fromtimestamp(logical_date.timestamp(), tz=WIB)
+    return local.date() - timedelta(days=1)
 
 
 def logical_date_for(snapshot: str | date) -> datetime:
