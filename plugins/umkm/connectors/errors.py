@@ -28,6 +28,11 @@ class RetriesExhausted(IngestError):
     """A transient failure (429, 5xx, reset, cut body) persisted past the retry policy."""
 
 
+class WarehouseUnavailable(IngestError):
+    """The warehouse went away (restart, network) in the middle of a load. Transient: the
+    batch and its checkpoint survive, and the next attempt resumes from the last page."""
+
+
 class CorruptFileError(IngestError):
     """A file-drop file did not match its manifest (sha256 or row count) after refetching."""
 

@@ -8,6 +8,7 @@ none landed twice. The attempt is recorded in `audit.loads` (`running` until `pu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -17,11 +18,18 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from umkm.connections import ConnectionNotConfigured, get_connection
 from umkm.connectors import HttpClient, HttpStats, RetryPolicy, make_connector
-from umkm.connectors.errors import BatchStateError, IngestError, NoData, SourceRequestError
+from umkm.connectors.errors import (
+    BatchStateError,
+    IngestError,
+    NoData,
+    SourceRequestError,
+    WarehouseUnavailable,
+)
 from umkm.loading import audit
 from umkm.loading.batch import (
     batch_exists,
@@ -221,7 +229,20 @@ def extract_load(
                 error = SourceRequestError(
                     source_id, snap_text, "", str(exc), "configure the connection"
                 )
-            run.failed(error)
+            elif isinstance(exc, psycopg.OperationalError):
+                error = WarehouseUnavailable(
+                    source_id,
+                    snap_text,
+                    "",
+                    f"the warehouse connection failed while landing "
+                    f"({type(exc).__name__}: {str(exc).strip()})",
+                    "The batch and its checkpoint are kept: the next attempt resumes from "
+                    "the last committed page once the warehouse is back",
+                )
+            # with the warehouse gone the attempt cannot be marked failed here; the next
+            # attempt marks it 'interrupted; resumed by a later attempt'
+            with contextlib.suppress(psycopg.OperationalError):
+                run.failed(error)
             if error is not exc:
                 raise error from exc
             raise
