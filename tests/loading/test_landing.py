@@ -132,3 +132,28 @@ def test_incremental_pull_carries_the_snapshot_forward(wh, feed_server):
     assert since, "the incremental pull did not send updated_since"
     [_, attempt] = loads(wh, "tokopedia")
     assert attempt["mode"] == "incremental"
+
+
+def test_the_same_snapshot_twice_at_once_one_waits_then_same_result(wh, feed_server):
+    """Two loads of one source and snapshot at once (a double trigger): the second is
+    refused while the first runs, with a message saying to wait; run again afterwards (what
+    its task's retry does) it publishes the same rows."""
+    import threading
+
+    from umkm.connectors.errors import BatchStateError
+
+    server = feed_server("apikey-offset", "bukalapak", count=3000, page_delay_s=0.1)
+    first = threading.Thread(target=full_load, args=(wh, "bukalapak"))
+    first.start()
+    deadline = time.monotonic() + 60
+    while not loads(wh, "bukalapak"):
+        assert time.monotonic() < deadline, "the first load never started"
+        time.sleep(0.05)
+    with pytest.raises(BatchStateError, match="another load of this source and snapshot"):
+        extract_load("bukalapak", SNAPSHOT, url=wh, policy=FAST)
+    first.join(timeout=120)
+    published = raw_rows(wh, "bukalapak", SNAPSHOT)
+    assert [r[0] for r in published] == sorted(server.expected_ids())
+    server.page_delay_s = 0
+    full_load(wh, "bukalapak")
+    assert raw_rows(wh, "bukalapak", SNAPSHOT) == published
