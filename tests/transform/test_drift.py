@@ -12,21 +12,11 @@ import pytest
 
 from tests.alerts.conftest import WebhookReceiver
 from umkm import alerts
+from umkm.bridge import STEP_IDS
 from umkm.transform.drift import check_drift, compare
 from umkm.warehouse.db import connect
 
-STEPS = [
-    "kominfo_published",
-    "feed_recount_gap",
-    "ministry_list_records",
-    "same_platform_duplicate_shops",
-    "cross_platform_duplicates",
-    "large_enterprises",
-    "dormant_accounts",
-    "not_in_registry",
-    "registry_only",
-    "kemenkopukm_registry",
-]
+STEPS = list(STEP_IDS)
 #: steps 1..9 of a bridge that closes at 3,790 (scale 0.001 of the 2017 figures)
 BASE = [4600, -200, -120, -300, -500, -40, -900, -700, 1950]
 

@@ -16,21 +16,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from umkm.bridge import STEP_IDS
+
 RecordKey = tuple[str, str]
 
 #: The bridge's step ids, in order (docs/BRIDGE.md).
-BRIDGE_STEPS = [
-    "kominfo_published",
-    "feed_recount_gap",
-    "ministry_list_records",
-    "same_platform_duplicate_shops",
-    "cross_platform_duplicates",
-    "large_enterprises",
-    "dormant_accounts",
-    "not_in_registry",
-    "registry_only",
-    "kemenkopukm_registry",
-]
+BRIDGE_STEPS = list(STEP_IDS)
 
 
 def _pairs(n: int) -> int:

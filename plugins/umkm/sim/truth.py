@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from umkm.bridge import STEP_IDS
 from umkm.sim import config as C
 from umkm.sim import render
 from umkm.sim.world import (
@@ -26,19 +27,6 @@ from umkm.sim.world import (
     LARGE_NONE,
     World,
     day,
-)
-
-STEP_IDS = (
-    "kominfo_published",
-    "feed_recount_gap",
-    "ministry_list_records",
-    "same_platform_duplicate_shops",
-    "cross_platform_duplicates",
-    "large_enterprises",
-    "dormant_accounts",
-    "not_in_registry",
-    "registry_only",
-    "kemenkopukm_registry",
 )
 
 
