@@ -39,6 +39,15 @@ running tasks (a task queued in the killed scheduler's last second may wait for
 `[scheduler] task_queued_timeout`, 600 s, before it is requeued). Both must end with every
 run successful and the same raw row counts as an undisturbed run.
 
+Backfill (issue 8): `--backfill 2017-01-15:2019-12-15` replaces step 5's triggers of the
+ingestion DAGs (bps excepted: reference data, triggered first for the last snapshot) with
+`airflow backfill create --dag-id ingest_<source> --from-date .. --to-date ..` each, the
+scheduler's own backfill; every run takes its snapshot from its logical date. Then
+`warehouse_build` for the last snapshot (dbt rebuilds every snapshot), then one ingestion
+DAG is backfilled again with `--reprocess-behavior completed`. Checks: every source holds
+every snapshot without duplicates, the rerun left each snapshot's rows as they were, and
+`marts.mart_reconciliation_bridge` holds the whole series, closing for each snapshot.
+
 Only the deployment differs from `umkm run`: the DAG files, plugins and dbt project are the
 repository's own. `[scheduler] use_job_schedule = False` keeps the cron and asset schedules
 from adding runs of their own (today's cron run would load another snapshot); every run
@@ -47,6 +56,7 @@ here is triggered explicitly.
     .venv/bin/python scripts/celery_e2e.py --json-out plain.json        # plain run
     .venv/bin/python scripts/celery_e2e.py --kill-worker --baseline plain.json
     .venv/bin/python scripts/celery_e2e.py --kill-scheduler --baseline plain.json --keep
+    .venv/bin/python scripts/celery_e2e.py --backfill 2017-09-15:2017-11-15
 
 Exit codes: 0 all checks passed; 1 a check failed (also: runs not finished within
 --timeout); 2 set-up failed (a process did not start, DAG import errors); 3 Redis or
@@ -72,7 +82,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -270,17 +280,18 @@ def sim_available() -> bool:
     return (ROOT / "plugins" / "umkm" / "sim" / "__main__.py").exists()
 
 
-def start_feeds(kind: str, snapshot: str, scale: float, seed: int, log_dir: Path) -> Feeds:
+def start_feeds(kind: str, snapshots: list[str], scale: float, seed: int, log_dir: Path) -> Feeds:
+    """Feeds serving `snapshots` (expected row counts, for loopback feeds: the last one's)."""
     if kind in ("auto", "sim") and sim_available():
         try:
-            return start_simulator(snapshot, scale, seed, log_dir)
+            return start_simulator(",".join(snapshots), scale, seed, log_dir)
         except SetupError as exc:
             if kind == "sim":
                 raise
             log(f"{exc}: using the loopback feed servers instead")
     elif kind == "sim":
         raise SetupError("no feed simulator (python -m umkm.sim) in this checkout")
-    return start_loopback(snapshot)
+    return start_loopback(snapshots)
 
 
 def start_simulator(snapshot: str, scale: float, seed: int, log_dir: Path) -> Feeds:
@@ -300,7 +311,7 @@ def start_simulator(snapshot: str, scale: float, seed: int, log_dir: Path) -> Fe
     return Feeds(env=dict(handle.env), sim=handle)  # row counts: compared with --baseline
 
 
-def start_loopback(snapshot: str) -> Feeds:
+def start_loopback(snapshots: list[str]) -> Feeds:
     from servers.feeds import FeedServer
 
     from umkm.sources import load_registry
@@ -310,10 +321,10 @@ def start_loopback(snapshot: str) -> Feeds:
 
     log(f"feeds: {len(registry)} loopback FeedServers (tests/servers/feeds.py), one per source")
     for sid, source in registry.items():
-        server = FeedServer(source.protocol, snapshots=(snapshot,)).start()
+        server = FeedServer(source.protocol, snapshots=tuple(snapshots)).start()
         feeds.servers.append(server)
         feeds.env[source.env_var] = server.conn_uri()
-        feeds.expected[sid] = len(server.expected_ids(snapshot))
+        feeds.expected[sid] = len(server.expected_ids(snapshots[-1]))
     return feeds
 
 
@@ -361,6 +372,49 @@ def drop_database(name: str) -> None:
 
 def db_url(name: str) -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def backfill_snapshots(window: str) -> list[str]:
+    """'2017-01-15:2019-12-15' -> the monthly snapshots (the 15th) from the first to the last."""
+    first, _, last = window.partition(":")
+    start, end = date.fromisoformat(first), date.fromisoformat(last or first)
+    if start.day != 15 or end.day != 15 or end < start:
+        raise SetupError(f"--backfill wants FROM:TO, two 15ths in order, got {window!r}")
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append(date(y, m, 15).isoformat())
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def backfill_runs(meta: str, dag_ids: list[str], since: float) -> list[Run]:
+    """The dag runs of the backfills of `dag_ids` created after `since` (Unix seconds): new
+    runs, or existing ones a reprocessing backfill cleared (they keep their run ids)."""
+    with pg(meta) as conn:
+        rows = conn.execute(
+            "select dr.dag_id, dr.run_id from backfill b "
+            "join backfill_dag_run bdr on bdr.backfill_id = b.id "
+            "join dag_run dr on dr.id = bdr.dag_run_id "
+            "where b.dag_id = any(%s) and b.created_at >= to_timestamp(%s) "
+            "order by dr.dag_id, dr.logical_date",
+            (dag_ids, since),
+        ).fetchall()
+    return [Run(dag_id, run_id) for dag_id, run_id in rows]
+
+
+def bridge_series(warehouse: str) -> list[tuple]:
+    """(snapshot, Kominfo's total, active online UMKM, Kemenkop's count, residual) per
+    snapshot of marts.mart_reconciliation_bridge."""
+    with pg(warehouse) as conn:
+        return conn.execute(
+            "select snapshot, "
+            "max(value) filter (where step_id = 'kominfo_published'), "
+            "max(running_total) filter (where step_id = 'dormant_accounts'), "
+            "max(value) filter (where step_id = 'kemenkopukm_registry'), "
+            "max(value) filter (where step_id = 'kemenkopukm_registry') - "
+            "sum(value) filter (where step_order < 10) "
+            "from marts.mart_reconciliation_bridge group by snapshot order by snapshot"
+        ).fetchall()
 
 
 @dataclass
@@ -519,6 +573,10 @@ class E2E:
         self.dbt_error = ""
         self.manifest_thread: threading.Thread | None = None
         self.expected_counts = False
+        # --backfill FROM:TO: every monthly snapshot in the window; else the one --snapshot
+        self.snapshots = backfill_snapshots(args.backfill) if args.backfill else [args.snapshot]
+        if args.backfill:
+            args.snapshot = self.snapshots[-1]  # bps and the build run for the last one
 
     # set-up ------------------------------------------------------------------------------------
     def worker_name(self, label: str) -> str:
@@ -559,7 +617,7 @@ class E2E:
             self.manifest_thread.start()
 
         self.feeds = start_feeds(
-            args.feeds, args.snapshot, args.scale, args.seed, self.tmp / "logs"
+            args.feeds, self.snapshots, args.scale, args.seed, self.tmp / "logs"
         )
 
         from umkm.orchestration import airflow_env
@@ -735,6 +793,37 @@ class E2E:
             runs.append(Run(dag_id, run_id))
         return runs
 
+    def backfill(self, dag_ids: list[str], reprocess: str = "none") -> list[Run]:
+        """`airflow backfill create` over the --backfill window for each DAG (Airflow's own
+        backfill: the scheduler runs them, the snapshot comes from each run's logical date)."""
+        from umkm.orchestration.snapshots import logical_date_for
+
+        since = time.time() - 1
+        first = logical_date_for(self.snapshots[0]).date().isoformat()
+        last = (logical_date_for(self.snapshots[-1]) + timedelta(hours=1)).isoformat()
+        for dag_id in dag_ids:
+            airflow_cli(["dags", "unpause", dag_id])
+            airflow_cli(
+                [
+                    "backfill",
+                    "create",
+                    "--dag-id",
+                    dag_id,
+                    "--from-date",
+                    first,
+                    "--to-date",
+                    last,
+                    "--reprocess-behavior",
+                    reprocess,
+                ]
+            )
+        runs = backfill_runs(self.meta, dag_ids, since)
+        want = len(dag_ids) * len(self.snapshots)
+        if len(runs) != want:
+            raise SetupError(f"the backfills created {len(runs)} runs, expected {want}")
+        log(f"backfill: {len(runs)} runs of {len(dag_ids)} DAGs over {len(self.snapshots)} months")
+        return runs
+
     def wait_runs(self, runs: list[Run], deadline: float, drill=None):
         """Poll until every run is finished; returns the drill if it has not happened yet."""
         run_ids = sorted({r.run_id for r in runs})
@@ -838,6 +927,76 @@ class E2E:
             "events": self.events,
         }
 
+    def rerun_backfill(self, dag_id: str, deadline: float) -> dict:
+        """Backfill one DAG again over the window, reprocessing completed runs: every
+        snapshot's raw rows must come out the same (idempotent loads)."""
+        sid = dag_id.removeprefix("ingest_")
+        before = {snap: raw_counts(self.warehouse, snap)[sid]["rows"] for snap in self.snapshots}
+        since = time.time() - 1
+        runs = self.backfill([dag_id], reprocess="completed")
+        time.sleep(5)  # a cleared run goes back to queued: do not take its old state
+        self.wait_runs(runs, deadline)
+        after = {snap: raw_counts(self.warehouse, snap)[sid]["rows"] for snap in self.snapshots}
+        with pg(self.meta) as conn:
+            reran = conn.execute(
+                "select count(*) from dag_run where run_id = any(%s) and dag_id = %s "
+                "and end_date >= to_timestamp(%s)",
+                ([r.run_id for r in runs], dag_id, since),
+            ).fetchone()[0]
+        return {
+            "source": sid,
+            "before": before,
+            "after": after,
+            "runs_finished_again": reran,
+            "runs": runs,
+        }
+
+    def check_series(self, rerun: dict) -> list[str]:
+        """Backfill checks: every source's raw table holds every snapshot of the window
+        without duplicates, the rerun changed nothing, and the marts hold the series."""
+        problems = []
+        print()
+        print(f"raw rows per snapshot ({len(self.snapshots)} snapshots, backfilled sources)")
+        for snap in self.snapshots:
+            counts = raw_counts(self.warehouse, snap)
+            wanted = self.args.sources.split(",") if self.args.sources else list(counts)
+            line = []
+            for sid in wanted:
+                if sid == "bps":
+                    continue
+                c = counts[sid]
+                line.append(f"{sid} {c['rows']}")
+                if c["status"] != "success" or c["rows"] == 0:
+                    problems.append(f"raw.{sid} {snap}: {c['rows']} rows, load {c['status']}")
+                if c["rows"] != c["distinct"]:
+                    problems.append(f"raw.{sid} {snap}: {c['rows']} rows, {c['distinct']} ids")
+            print(f"  {snap}: " + ", ".join(line))
+        if rerun:
+            same = rerun["before"] == rerun["after"]
+            print(
+                f"rerun of ingest_{rerun['source']} over the window (reprocess completed): "
+                f"raw rows {'unchanged' if same else 'CHANGED'}"
+            )
+            if not same:
+                problems.append(f"rerun changed raw.{rerun['source']}: {rerun}")
+            if rerun["runs_finished_again"] != len(self.snapshots):
+                problems.append(f"the rerun did not run every snapshot again: {rerun}")
+        else:
+            problems.append("the rerun of the backfill did not run")
+        if self.build:
+            series = bridge_series(self.warehouse)
+            print()
+            print("bridge per snapshot: Kominfo published, active online UMKM, Kemenkop, residual")
+            for snap, k, active, c, residual in series:
+                print(f"  {snap}  {k:>10,}  {active:>10,}  {c:>10,}  {residual}")
+            got = {str(row[0]) for row in series}
+            missing = sorted(set(self.snapshots) - got)
+            if missing:
+                problems.append(f"marts.mart_reconciliation_bridge lacks {missing}")
+            if any(row[4] != 0 for row in series):
+                problems.append("a snapshot's bridge does not close")
+        return problems
+
     def check_counts(self) -> tuple[dict, list[str]]:
         counts = raw_counts(self.warehouse, self.args.snapshot)
         problems = []
@@ -880,11 +1039,15 @@ class E2E:
         drill = self.make_drill()
         runs: list[Run] = []
         timed_out = ""
+        rerun: dict = {}
         try:
             for batch in (first, rest):
                 if not batch:
                     continue
-                new = self.trigger(batch)
+                if self.args.backfill and batch is rest:
+                    new = self.backfill(batch)
+                else:
+                    new = self.trigger(batch)
                 runs += new
                 drill = self.wait_runs(new, deadline, drill)
                 if any(r.state != "success" for r in new):
@@ -893,13 +1056,20 @@ class E2E:
                 build = self.trigger(["warehouse_build"])
                 runs += build
                 self.wait_runs(build, deadline, drill)
+            if self.args.backfill and rest and all(r.state == "success" for r in runs):
+                rerun = self.rerun_backfill(rest[0], deadline)
+                runs += rerun.pop("runs")
         except RunsTimeout as exc:  # still report what ran where
             timed_out = str(exc)
             log(timed_out)
             refresh_runs(self.meta, runs)
         summary = self.report(runs)
-        counts, problems = self.check_counts()
-        summary["raw_rows"] = {sid: c["rows"] for sid, c in counts.items()}
+        if self.args.backfill:
+            problems = self.check_series(rerun)
+            summary["rerun"] = rerun
+        else:
+            counts, problems = self.check_counts()
+            summary["raw_rows"] = {sid: c["rows"] for sid, c in counts.items()}
         if timed_out:
             problems.append(timed_out)
         failed = [r.dag_id for r in runs if r.state != "success"]
@@ -964,6 +1134,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--snapshot", default=SNAPSHOT, type=lambda s: date.fromisoformat(s).isoformat())
     p.add_argument("--kill-worker", action="store_true", help="kill -9 worker-1 mid-run")
     p.add_argument("--kill-scheduler", action="store_true", help="kill -9 the scheduler mid-run")
+    p.add_argument(
+        "--backfill",
+        metavar="FROM:TO",
+        help="instead of one triggered snapshot: `airflow backfill create` of every ingestion "
+        "DAG over the monthly snapshots FROM..TO (e.g. 2017-01-15:2019-12-15), the build "
+        "for TO, then one DAG backfilled again (reprocess completed) to show nothing changes",
+    )
     p.add_argument(
         "--build",
         choices=["auto", "yes", "no"],
