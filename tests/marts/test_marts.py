@@ -307,7 +307,8 @@ EXPECTED_BRIDGE = [
 def chapman(n1: int, n2: int, m: int) -> tuple[float, float]:
     estimate = (n1 + 1) * (n2 + 1) / (m + 1) - 1
     variance = (n1 + 1) * (n2 + 1) * (n1 - m) * (n2 - m) / ((m + 1) ** 2 * (m + 2))
-    return estimate, variance
+    matching = (estimate * 0.003) ** 2  # var population_matching_error
+    return estimate, variance + matching
 
 
 def _bps_rows() -> list[tuple[str, dict]]:
