@@ -153,3 +153,34 @@ def test_date_parsing_survives_a_parallel_plan(db):
         ).fetchone()
         conn.execute("drop table public.dates_parallel, public.dates_parsed")
     assert parsed == (20000, 20000, 20000)
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "expected"),
+    [
+        ("06/05/2017", "DD/MM/YYYY", "2017-05-06"),
+        (" 29/02/2016 ", "DD/MM/YYYY", "2016-02-29"),
+        ("29/02/2017", "DD/MM/YYYY", None),  # not a leap year: null, not 1 March
+        ("31/04/2018", "DD/MM/YYYY", None),
+        ("00/01/2018", "DD/MM/YYYY", None),
+        ("12/13/2018", "DD/MM/YYYY", None),
+        ("2017-11-15", "DD/MM/YYYY", None),
+        ("6/5/2017", "DD/MM/YYYY", None),
+        ("", "DD/MM/YYYY", None),
+        (None, "DD/MM/YYYY", None),
+        ("2017-11-15", "YYYY-MM-DD", "2017-11-15"),
+        ("2017-02-30", "YYYY-MM-DD", None),
+        ("2017-1-15", "YYYY-MM-DD", None),
+        ("15.11.2017", "DD.MM.YYYY", "2017-11-15"),
+    ],
+)
+def test_try_date(db, value, fmt, expected):
+    """Literal arguments too: the planner folds constants, and nothing may raise."""
+    with connect(db) as conn:
+        got = conn.execute("select public.umkm_try_date(%s, %s)::text", (value, fmt)).fetchone()[0]
+        literal = conn.execute(
+            "select public.umkm_try_date("
+            + ("null" if value is None else "'" + value + "'")
+            + f", '{fmt}')::text"
+        ).fetchone()[0]
+    assert got == literal == expected
