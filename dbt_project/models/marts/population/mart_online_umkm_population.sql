@@ -146,9 +146,9 @@ chapman_rows as (
         'Chapman form of Lincoln-Petersen: closed population at the snapshot; the two '
         || 'lists independent (being on a marketplace does not change the chance of being '
         || 'registered); every business equally catchable within a list; matching errors '
-        || 'only as measured. Normal 95% interval, bounded below by the businesses seen; its variance '
-        || 'adds the matching error (relative {{ matching_error }}, 1 - the measured pairwise '
-        || 'recall) to the sampling variance.' as assumptions
+        || 'only as measured. Normal 95% interval, bounded below by the businesses seen; '
+        || 'its variance adds the matching error (relative {{ matching_error }}, 1 - the '
+        || 'measured pairwise recall) to the sampling variance.' as assumptions
     from chapman_with_matching
 ),
 
