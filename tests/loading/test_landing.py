@@ -11,11 +11,17 @@ import time
 
 import pytest
 from servers.feeds import SNAPSHOT, Fault
-from servers.harness import FAST, loads, raw_ids, raw_rows
+from servers.harness import (
+    FAST,
+    assert_resumed_exactly,
+    loads,
+    raw_ids,
+    raw_rows,
+    wait_for_committed_rows,
+)
 
 from umkm.connectors.errors import IngestError
 from umkm.loading import discard, extract_load, publish
-from umkm.warehouse.db import connect
 
 
 def full_load(url: str, source_id: str, snapshot: str = SNAPSHOT, **kwargs):
@@ -88,30 +94,14 @@ def test_killed_process_mid_pull_then_rerun_loads_exactly(wh, feed_server):
         [sys.executable, "-c", code], env={**os.environ, env_var: os.environ[env_var]}
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with connect(wh) as db:
-                row = db.execute(
-                    "select rows_fetched from audit.checkpoints where source_id = 'bukalapak'"
-                ).fetchone()
-            if row and row[0] >= 2000:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the pull never committed a page")
+        wait_for_committed_rows(wh, "bukalapak", 2000)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
     server.page_delay_s = 0
     result = extract_load("bukalapak", SNAPSHOT, url=wh, policy=FAST)
     publish("bukalapak", SNAPSHOT, result.batch_id, url=wh)
-    rows = raw_rows(wh, "bukalapak", SNAPSHOT)
-    assert [r[0] for r in rows] == sorted(server.expected_ids())
-    assert sorted(r[2] for r in rows) == list(range(len(rows)))
-    offsets = [int(q["offset"][0]) for _m, p, q in server.requests if p == "/api/stores"]
-    assert offsets.count(0) == 1, "the rerun started again from the beginning"
-    statuses = [a["status"] for a in loads(wh, "bukalapak")]
-    assert statuses[-1] == "success" and "running" not in statuses
+    assert_resumed_exactly(wh, server, SNAPSHOT)
 
 
 def test_no_data_leaves_published_rows_and_records_state(wh, feed_server):

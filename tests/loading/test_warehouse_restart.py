@@ -14,10 +14,9 @@ import socket
 import threading
 import time
 
-import psycopg
 import pytest
 from servers.feeds import SNAPSHOT
-from servers.harness import FAST, loads, raw_rows
+from servers.harness import FAST, assert_resumed_exactly, wait_for_committed_rows
 
 from umkm import settings
 from umkm.connectors.errors import WarehouseUnavailable
@@ -49,17 +48,6 @@ def own_warehouse(tmp_path, monkeypatch):
     embedded.stop()
 
 
-def _committed_rows(url: str) -> int:
-    try:
-        with connect(url) as db:
-            row = db.execute(
-                "select rows_fetched from audit.checkpoints where source_id = 'bukalapak'"
-            ).fetchone()
-    except psycopg.OperationalError:  # the server is restarting
-        return 0
-    return row[0] if row else 0
-
-
 def test_restart_mid_load_then_retry_is_exact(own_warehouse, feed_server):
     url = own_warehouse
     server = feed_server("apikey-offset", "bukalapak", count=9000, page_delay_s=0.2)
@@ -73,10 +61,7 @@ def test_restart_mid_load_then_retry_is_exact(own_warehouse, feed_server):
 
     pull = threading.Thread(target=attempt)
     pull.start()
-    deadline = time.monotonic() + 60
-    while _committed_rows(url) < 2000:
-        assert time.monotonic() < deadline, "the pull never committed a page"
-        time.sleep(0.1)
+    wait_for_committed_rows(url, "bukalapak", 2000)
     embedded.stop()  # fast shutdown: the loader's connection is cut mid-batch
     time.sleep(1.0)  # the pull meets the dead server (pages keep arriving from the feed)
     embedded.start()
@@ -91,10 +76,4 @@ def test_restart_mid_load_then_retry_is_exact(own_warehouse, feed_server):
     server.page_delay_s = 0
     result = extract_load("bukalapak", SNAPSHOT, url=url, policy=FAST)
     publish("bukalapak", SNAPSHOT, result.batch_id, url=url)
-    rows = raw_rows(url, "bukalapak", SNAPSHOT)
-    assert [r[0] for r in rows] == sorted(server.expected_ids())
-    assert sorted(r[2] for r in rows) == list(range(len(rows)))
-    offsets = [int(q["offset"][0]) for _m, p, q in server.requests if p == "/api/stores"]
-    assert offsets.count(0) == 1, "the retry started again from the beginning"
-    statuses = [a["status"] for a in loads(url, "bukalapak")]
-    assert statuses[-1] == "success" and "running" not in statuses, statuses
+    assert_resumed_exactly(url, server, SNAPSHOT)

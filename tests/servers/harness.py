@@ -7,6 +7,7 @@ and audit tables after every test so tests never resume each other's batches.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -95,3 +96,30 @@ def quarantined(url: str, source_id: str) -> list[tuple]:
                 sql.Identifier("quarantine", source_id)
             )
         ).fetchall()
+
+
+def wait_for_committed_rows(url: str, source_id: str, at_least: int, timeout: float = 60) -> None:
+    """Poll `audit.checkpoints` until a pull of `source_id` has committed `at_least` rows."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with connect(url) as db:
+            row = db.execute(
+                "select rows_fetched from audit.checkpoints where source_id = %s", (source_id,)
+            ).fetchone()
+        if row and row[0] >= at_least:
+            return
+        assert time.monotonic() < deadline, f"the pull of {source_id} never committed a page"
+        time.sleep(0.1)
+
+
+def assert_resumed_exactly(url: str, server, snapshot: str) -> None:
+    """After an interrupted bukalapak pull and one more attempt (published): raw holds the
+    served ids once each, in feed positions 0..n-1, the attempt resumed (offset 0 asked for
+    once) and the last attempt succeeded with none left running."""
+    rows = raw_rows(url, "bukalapak", snapshot)
+    assert [r[0] for r in rows] == sorted(server.expected_ids())
+    assert sorted(r[2] for r in rows) == list(range(len(rows)))
+    offsets = [int(q["offset"][0]) for _m, p, q in server.requests if p == "/api/stores"]
+    assert offsets.count(0) == 1, "the later attempt started again from the beginning"
+    statuses = [a["status"] for a in loads(url, "bukalapak")]
+    assert statuses[-1] == "success" and "running" not in statuses, statuses
