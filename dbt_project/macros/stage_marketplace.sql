@@ -71,20 +71,7 @@ extracted as (
     from source
 ),
 
-places as (
-    select distinct
-        extracted.city,
-        extracted.province
-    from extracted
-),
-
-resolved as (
-    select
-        coalesce(places.city, '') as city_key,
-        coalesce(places.province, '') as province_key,
-        public.umkm_regency_code_lookup(places.city, places.province) as regency_code
-    from places
-),
+{{ resolved_places('extracted', 'extracted.city', 'extracted.province') }},
 
 final as (
     select
@@ -146,4 +133,24 @@ from (
         {{ json_text(province_path, 'r') }} as province
     from {{ source(source_id, source_id) }} as r
 ) as places
+{%- endmacro %}
+
+{#- Two CTEs for a staging model: `places`, the distinct (city, province) spellings of
+    `relation`, and `resolved`, each one's BPS regency code (looked up once per spelling, not
+    per record). Join back on coalesce(city, '') = city_key and the same for province. -#}
+{% macro resolved_places(relation, city, province) -%}
+places as (
+    select distinct
+        {{ city }} as city,
+        {{ province }} as province
+    from {{ relation }}
+),
+
+resolved as (
+    select
+        coalesce(places.city, '') as city_key,
+        coalesce(places.province, '') as province_key,
+        public.umkm_regency_code_lookup(places.city, places.province) as regency_code
+    from places
+)
 {%- endmacro %}

@@ -12,20 +12,9 @@ source as (
 
 {{ pii_key_cte() }},
 
-places as (
-    select distinct
-        source.record ->> 'Kabupaten/Kota' as city,
-        source.record ->> 'Provinsi' as province
-    from source
-),
-
-resolved as (
-    select
-        coalesce(places.city, '') as city_key,
-        coalesce(places.province, '') as province_key,
-        public.umkm_regency_code_lookup(places.city, places.province) as regency_code
-    from places
-),
+{{ resolved_places(
+    'source', "source.record ->> 'Kabupaten/Kota'", "source.record ->> 'Provinsi'"
+) }},
 
 final as (
     select
