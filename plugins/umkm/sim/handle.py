@@ -92,24 +92,20 @@ def start_simulator(
     env["PYTHONPATH"] = os.pathsep.join(p for p in (plugins, env.get("PYTHONPATH")) if p)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
-            proc = subprocess.Popen(
-                cmd,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-                env=env,
-                start_new_session=start_new_session,
-            )
-    else:
+    # stderr to the log file (the child keeps its own copy of the descriptor), else a pipe
+    log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
+    try:
         proc = subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=log if log is not None else subprocess.PIPE,
             text=True,
             env=env,
             start_new_session=start_new_session,
         )
+    finally:
+        if log is not None:
+            log.close()
     handle = SimulatorHandle(proc, {})
     if proc.stderr is not None:
         threading.Thread(
