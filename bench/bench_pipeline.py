@@ -54,15 +54,16 @@ def stage_reference(url: str, snapshot: str) -> dict:
 
 
 def stage_ingest(url: str, snapshot: str) -> dict:
-    from umkm.loading import extract_load
+    """Every non-reference source, `UMKM_BENCH_WORKERS` loader processes side by side (as
+    Airflow runs the `ingest_*` DAGs), largest first."""
+    from bench_ingest import pull_all, source_order
 
     only = [s for s in os.environ.get("UMKM_BENCH_SOURCES", "").split(",") if s]
     reference = _reference_sources()
-    out = {}
-    for sid in only or [s for s in load_registry() if s not in reference]:
-        result = extract_load(sid, snapshot, url=url)
-        out[sid] = {"status": result.status, "rows": result.rows_fetched}
-    return out
+    sources = only or [s for s in source_order() if s not in reference]
+    workers = int(os.environ.get("UMKM_BENCH_WORKERS", "2"))
+    results = pull_all(url, sources, workers, snapshot)
+    return {r["source"]: {"status": r["status"], "rows": r["rows"]} for r in results}
 
 
 def _latest_batches(url: str, snapshot: str) -> dict[str, str]:
@@ -221,6 +222,7 @@ def main() -> int:
     parser.add_argument("--baseline-scale", type=float, default=None, help="default scale/10")
     parser.add_argument("--seed", type=int, default=2017)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--workers", type=int, default=2, help="loader processes for ingest")
     parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -245,7 +247,7 @@ def main() -> int:
     results: dict = {"scale": args.scale, "snapshot": SNAPSHOT, "cores": os.cpu_count()}
     try:
         with start_simulator(args.seed, args.scale, [SNAPSHOT]) as sim:
-            env = {**os.environ, **sim.env}
+            env = {**os.environ, **sim.env, "UMKM_BENCH_WORKERS": str(args.workers)}
             started = time.monotonic()
             results["stages"] = pipeline(url, env)
             results["total_s"] = round(time.monotonic() - started, 1)

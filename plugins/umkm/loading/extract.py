@@ -39,12 +39,15 @@ from umkm.loading.batch import (
     land_page,
     raw_ident,
 )
+from umkm.loading.prefetch import Prefetch
 from umkm.sources import Source, get_source
 from umkm.warehouse import connect, warehouse_url
 
 log = logging.getLogger("umkm.loading")
 
 MODES = ("full", "incremental")
+#: pages fetched ahead while the current page lands (loading/prefetch.py)
+PREFETCH_PAGES = 1
 #: how far before the high-water mark an incremental pull starts (late writes at the source)
 DEFAULT_LAG = timedelta(minutes=10)
 
@@ -347,10 +350,12 @@ class _Run:
         ) as client:
             connector = make_connector(source, conn, snap, client, since)
             try:
-                for page in connector.pages(dict(self.position.get("state") or {})):
-                    self._commit(page)
-                    if page.done:
-                        break
+                pages = connector.pages(dict(self.position.get("state") or {}))
+                with Prefetch(pages, depth=PREFETCH_PAGES) as ahead:
+                    for page in ahead:
+                        self._commit(page)
+                        if page.done:
+                            break
             finally:
                 connector.close()
         if not self.position["done"]:
