@@ -31,6 +31,26 @@
 
 {#- Score of a pair: `a` and `b` are the two records (aliases), `sim` the name similarity. -#}
 {% macro er_score(a, b, sim) -%}
+({{ er_score_without_name(a, b) }} + {{ er_name_score(a, b, sim) }})
+{%- endmacro %}
+
+{#- The name's weight, from +6 (equal) down to -6 (dissimilar). -#}
+{% macro er_name_score(a, b, sim) -%}
+case
+    when {{ a }}.name_norm = {{ b }}.name_norm then {{ er_name_weight_max() }}
+    when {{ sim }} >= 0.8 then 4
+    when {{ sim }} >= 0.6 then 2
+    when {{ sim }} >= 0.4 then 0
+    else -6
+end
+{%- endmacro %}
+
+{% macro er_name_weight_max() -%}6{%- endmacro %}
+
+{#- Every weight but the name's: a pair whose score without the name plus the name's
+    largest weight stays below er_accept_score cannot link, so int_entity_links skips its
+    (costly) name similarity. -#}
+{% macro er_score_without_name(a, b) -%}
 (
     case
         when {{ a }}.licence = {{ b }}.licence then 14
@@ -52,13 +72,6 @@
         when {{ a }}.owner_hash = {{ b }}.owner_hash then 7
         when {{ a }}.owner_hash <> {{ b }}.owner_hash then -1
         else 0
-    end
-    + case
-        when {{ a }}.name_norm = {{ b }}.name_norm then 6
-        when {{ sim }} >= 0.8 then 4
-        when {{ sim }} >= 0.6 then 2
-        when {{ sim }} >= 0.4 then 0
-        else -6
     end
     + case
         when {{ a }}.match_region = {{ b }}.match_region then 2

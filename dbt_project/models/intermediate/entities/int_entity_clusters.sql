@@ -10,11 +10,19 @@
 with
 
 records as (
-    select * from {{ ref('int_entity_records') }}
+    select
+        rid,
+        source_id,
+        record_id
+    from {{ ref('int_entity_records') }}
 ),
 
 links as (
-    select * from {{ ref('int_entity_links') }}
+    select
+        rid_a,
+        rid_b,
+        is_strong
+    from {{ ref('int_entity_links') }}
 ),
 
 linked_nodes as (

@@ -46,9 +46,17 @@ compared as (
     from pairs
     inner join records as a on pairs.rid_a = a.rid
     inner join records as b on pairs.rid_b = b.rid
-    -- computed once per pair (the limit keeps the planner from copying the expression)
+    -- computed once per pair (the limit keeps the planner from copying the expression), and
+    -- only for a pair the name can still lift to a link: the others keep a null similarity
+    -- and a score below the threshold either way
     cross join lateral (  -- noqa: ST05
-        select similarity(a.name_norm, b.name_norm) as name_similarity
+        select
+            case
+                when
+                    {{ er_score_without_name('a', 'b') }} + {{ er_name_weight_max() }}
+                    >= {{ er_setting('er_accept_score') }}
+                    then similarity(a.name_norm, b.name_norm)
+            end as name_similarity
         limit 1  -- noqa: AM09
     ) as pair_names
 ),
