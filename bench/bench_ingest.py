@@ -40,16 +40,25 @@ def source_order() -> list[str]:
     return big + [s for s in registry if s not in big]
 
 
-def pull_one(source_id: str, url: str, snapshot: str = SNAPSHOT) -> dict:
-    """One source's `extract_load` in this (worker) process; its rows, time and peak RSS."""
-    from umkm.loading import extract_load
+def pull_one(
+    source_id: str, url: str, snapshot: str = SNAPSHOT, skip_unchanged: bool = False
+) -> dict:
+    """One source's `extract_load` in this (worker) process; its rows, time and peak RSS.
+
+    With `skip_unchanged`, a delivery equal to the published one is closed there, as the
+    DAG's extract task does (`umkm.loading.skip_if_unchanged`)."""
+    from umkm.loading import extract_load, skip_if_unchanged
 
     started = time.perf_counter()
     result = extract_load(source_id, snapshot, url=url)
+    status = result.status
+    unchanged = skip_unchanged and status == "loaded"
+    if unchanged and skip_if_unchanged(source_id, snapshot, result.batch_id, url=url):
+        status = "unchanged"
     seconds = time.perf_counter() - started
     return {
         "source": source_id,
-        "status": result.status,
+        "status": status,
         "batch_id": result.batch_id,
         "rows": result.rows_fetched,
         "seconds": round(seconds, 2),
@@ -58,10 +67,16 @@ def pull_one(source_id: str, url: str, snapshot: str = SNAPSHOT) -> dict:
     }
 
 
-def pull_all(url: str, sources: list[str], workers: int, snapshot: str = SNAPSHOT) -> list[dict]:
-    """`extract_load` of `sources` on `workers` processes; results in completion order."""
+def pull_all(
+    url: str,
+    sources: list[str],
+    workers: int,
+    snapshot: str = SNAPSHOT,
+    skip_unchanged: bool = False,
+) -> list[dict]:
+    """`pull_one` of `sources` on `workers` processes; results in submission order."""
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(pull_one, sid, url, snapshot) for sid in sources]
+        futures = [pool.submit(pull_one, sid, url, snapshot, skip_unchanged) for sid in sources]
         return [f.result() for f in futures]
 
 

@@ -109,3 +109,19 @@ def test_build_has_one_task_per_dbt_model(dagbag):
     for model in models:
         assert f"dbt.{model}.run" in task_ids, model
     assert {"check_sources", "report"} <= task_ids
+
+
+def test_build_skips_only_dbt_when_nothing_changed(dagbag):
+    """needs_build (a short circuit) stands before every dbt task; drift and report run
+    whether dbt ran or was skipped, but not after a failure."""
+    dag = dagbag.dags["warehouse_build"]
+    gate = dag.get_task("needs_build")
+    assert gate.ignore_downstream_trigger_rules is False
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
+    assert dbt_tasks
+    for task in dbt_tasks:
+        assert "needs_build" in task.get_flat_relative_ids(upstream=True), task.task_id
+    assert "build_done" in dag.get_task("drift").get_flat_relative_ids(upstream=True)
+    for task_id in ("drift", "report"):
+        assert dag.get_task(task_id).trigger_rule == "none_failed", task_id
+    assert dag.params["force"] is False

@@ -130,8 +130,9 @@ def test_raw_holds_exactly_the_served_records(demo):
                 r[0]
                 for r in conn.execute(
                     f"select record_id from quarantine.{sid} where snapshot = %s and batch_id = "
-                    "(select batch_id from audit.loads where source_id = %s and snapshot = %s "
-                    "and status = 'success' order by load_id desc limit 1)",
+                    "(select coalesce(unchanged_of, batch_id) from audit.loads where "
+                    "source_id = %s and snapshot = %s and status = 'success' "
+                    "order by load_id desc limit 1)",
                     (SNAPSHOT, sid, SNAPSHOT),
                 )
             ]
@@ -170,6 +171,25 @@ def test_rerun_gives_the_same_raw_rows_entities_and_bridge(demo):
     first, second = demo["marts"]
     assert first == second
     assert "OK" in demo["runs"][1].stdout
+
+
+def test_rerun_with_nothing_changed_skips_validation_publish_and_dbt(demo):
+    """The second run pulls every source again, finds each delivery equal to what is
+    published, and skips the dbt build (same raw data, same project)."""
+    with connect(demo["url"]) as conn:
+        rows = conn.execute(
+            "select source_id, array_agg(unchanged_of is not null order by load_id) "
+            "from audit.loads where snapshot = %s and status = 'success' group by source_id",
+            (SNAPSHOT,),
+        ).fetchall()
+        builds = conn.execute(
+            "select status, detail from audit.builds where snapshot = %s order by build_id",
+            (SNAPSHOT,),
+        ).fetchall()
+    assert dict(rows) == {sid: [False, True] for sid in load_registry()}
+    assert [status for status, _ in builds] == ["success", "skipped"], builds
+    assert "dbt build: skipped" in demo["runs"][1].stdout
+    assert "unchanged" in demo["runs"][1].stdout
 
 
 def test_report_written_beside_its_assets(demo):

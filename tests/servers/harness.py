@@ -54,7 +54,8 @@ def reset_warehouse(url: str) -> None:
             db.execute(sql.SQL("drop table {}").format(sql.Identifier("raw", name)))
         tables = [sql.Identifier("raw", s) for s in load_registry()]
         tables += [sql.Identifier("quarantine", s) for s in load_registry()]
-        tables += [sql.Identifier("audit", t) for t in ("loads", "checkpoints", "watermarks")]
+        audit_tables = ("loads", "checkpoints", "watermarks", "builds")
+        tables += [sql.Identifier("audit", t) for t in audit_tables]
         db.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(tables)))
 
 

@@ -73,6 +73,19 @@ def update_counts(
     )
 
 
+def set_fingerprint(conn, load_id: int, fingerprint: str) -> None:
+    """What the attempt delivered (`batch.fingerprint`), taken when its pull is complete."""
+    conn.execute(
+        "update audit.loads set fingerprint = %s where load_id = %s", (fingerprint, load_id)
+    )
+
+
+def get_fingerprint(conn, load_id: int) -> str | None:
+    row = conn.execute("select fingerprint from audit.loads where load_id = %s", (load_id,))
+    found = row.fetchone()
+    return found[0] if found else None
+
+
 def finish_attempt(conn, load_id: int, status: str, error: str | None = None) -> None:
     """Close an attempt as success / failed / no_data."""
     conn.execute(

@@ -73,6 +73,30 @@ def count_batch(conn, source_id: str, snapshot: date) -> int:
     return int(conn.execute(sql.SQL("select count(*) from {}").format(table)).fetchone()[0])
 
 
+def fingerprint(conn, source_id: str, snapshot: date, batch_id: str) -> str:
+    """What a batch delivered, whatever the order: its rows and an order-free sum of 64-bit
+    hashes of (record_id, record), then the same for the items quarantined as unparseable.
+
+    Two deliveries with the same fingerprint hold the same records (jsonb text is
+    canonical, so a different key order counts as the same record).
+    """
+    rows = conn.execute(
+        sql.SQL(
+            "select count(*), coalesce(sum(hashtextextended("
+            "record_id || chr(31) || record::text, 0)::numeric), 0) from {}"
+        ).format(batch_ident(source_id, snapshot))
+    ).fetchone()
+    rejects = conn.execute(
+        sql.SQL(
+            "select count(*), coalesce(sum(hashtextextended("
+            "coalesce(record_id, '') || chr(31) || coalesce(raw_text, ''), 0)::numeric), 0) "
+            "from {} where snapshot = %s and batch_id = %s and expectation = 'parseable'"
+        ).format(quarantine_ident(source_id)),
+        (snapshot, batch_id),
+    ).fetchone()
+    return f"{rows[0]}:{rows[1]}:{rejects[0]}:{rejects[1]}"
+
+
 def _escape(value: bytes) -> bytes:
     """Escape for COPY's text format (backslash, tab, newline, carriage return)."""
     if b"\\" in value or b"\t" in value or b"\n" in value or b"\r" in value:

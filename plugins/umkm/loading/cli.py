@@ -1,8 +1,10 @@
-"""`umkm ingest <source_id>|--all --snapshot D [--mode full|incremental] [--no-publish]`.
+"""`umkm ingest <source_id>|--all --snapshot D [--mode M] [--no-publish] [--force]`.
 
-Runs extract_load, then validation when `umkm.validation` exists (a critical failure skips
-publish and discards the batch), then publish. On a terminal, a live `rich` display shows
-records, pages, rate and retries; otherwise plain `key=value` log lines.
+Runs extract_load; a delivery equal to what is already published for the snapshot ends
+there (status `unchanged`; `--force` validates and publishes it anyway); then validation (a
+critical failure skips publish and discards the batch), then publish. On a terminal, a
+live `rich` display shows records, pages, rate and retries; otherwise plain `key=value`
+log lines.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from umkm.connectors.errors import IngestError
 from umkm.loading.extract import LoadResult, Progress, extract_load
-from umkm.loading.publish import discard, publish
+from umkm.loading.publish import discard, publish, skip_if_unchanged
 from umkm.sources import ingest_order
 
 log = logging.getLogger("umkm.loading")
@@ -35,6 +37,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=("full", "incremental"), default="full")
     parser.add_argument(
         "--no-publish", action="store_true", help="stop after landing the batch table"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="validate and publish even a delivery equal to what is published",
     )
     parser.add_argument("--warehouse-url", default=None, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
@@ -122,6 +129,7 @@ def ingest_one(
     do_publish: bool,
     url: str | None,
     display: _Display,
+    force: bool = False,
 ) -> LoadResult:
     """extract_load, validation, publish for one source; returns the final result."""
     result = extract_load(source_id, snapshot, mode=mode, url=url, progress=display)
@@ -131,6 +139,9 @@ def ingest_one(
         )
         return result
     if not do_publish:
+        return result
+    if not force and skip_if_unchanged(source_id, snapshot, result.batch_id, url=url):
+        result.status = "unchanged"
         return result
     ok, detail = _validate(source_id, snapshot, result.batch_id)
     if not ok:
@@ -160,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
                     do_publish=not args.no_publish,
                     url=args.warehouse_url,
                     display=display,
+                    force=args.force,
                 )
             except (IngestError, KeyError, ValueError) as exc:
                 failures += 1

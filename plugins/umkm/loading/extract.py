@@ -36,6 +36,7 @@ from umkm.loading.batch import (
     count_batch,
     create_batch,
     drop_batch,
+    fingerprint,
     land_page,
     raw_ident,
 )
@@ -292,6 +293,7 @@ def _finished_result(db, source_id: str, snap: date, checkpoint) -> LoadResult:
             pages=int(position["pages"]),
             retries=0,
         )
+        audit.set_fingerprint(db, load_id, fingerprint(db, source_id, snap, checkpoint.batch_id))
     return LoadResult(
         source_id,
         snap.isoformat(),
@@ -366,6 +368,10 @@ class _Run:
                 "the pull ended without the end marker",
                 "report it: the connector stopped early",
             )
+        # what was delivered, before validation moves anything: a rerun compares with it
+        audit.set_fingerprint(
+            self.db, self.load_id, fingerprint(self.db, source.source_id, snap, self.batch_id)
+        )
         self._report(done=True)
         log.info(
             "event=extracted source=%s snapshot=%s batch_id=%s mode=%s rows_fetched=%d "

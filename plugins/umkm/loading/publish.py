@@ -22,6 +22,7 @@ from umkm.loading.batch import (
     batch_exists,
     batch_ident,
     drop_batch,
+    fingerprint,
     quarantine_ident,
     raw_ident,
 )
@@ -50,37 +51,7 @@ def publish(source_id: str, snapshot: str | date, batch_id: str, *, url: str | N
     source = get_source(source_id)
     snap = as_date(snapshot)
     with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
-        key = f"umkm-ingest:{source_id}:{snap}"
-        locked = db.execute(
-            "select pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (key,)
-        ).fetchone()[0]
-        if not locked:
-            raise _state_error(
-                source_id, snap, "a load of this snapshot is running", "publish after it finishes"
-            )
-        attempt = audit.running_attempt(db, batch_id)
-        checkpoint = audit.get_checkpoint(db, source_id, snap)
-        if attempt is None or checkpoint is None or checkpoint.batch_id != batch_id:
-            raise _state_error(
-                source_id,
-                snap,
-                f"batch {batch_id} is not awaiting publish",
-                "run extract_load (umkm ingest) for this snapshot first",
-            )
-        if not checkpoint.done:
-            raise _state_error(
-                source_id,
-                snap,
-                f"batch {batch_id} is incomplete",
-                "run extract_load again to finish the pull, then publish",
-            )
-        if not batch_exists(db, source_id, snap):
-            raise _state_error(
-                source_id,
-                snap,
-                f"batch table of {batch_id} is missing",
-                "discard the batch and load the snapshot again",
-            )
+        attempt, checkpoint = _awaiting_publish(db, source_id, snap, batch_id)
         load_id, mode, _ = attempt
         rows_fetched = checkpoint.rows_fetched
         loaded = _apply(db, source_id, snap, batch_id, mode)
@@ -128,6 +99,120 @@ def publish(source_id: str, snapshot: str | date, batch_id: str, *, url: str | N
         rejected,
     )
     return loaded
+
+
+def _awaiting_publish(db, source_id: str, snap: date, batch_id: str):
+    """Lock the snapshot for this transaction and check the batch is complete and
+    unpublished; returns (attempt, checkpoint)."""
+    key = f"umkm-ingest:{source_id}:{snap}"
+    locked = db.execute(
+        "select pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (key,)
+    ).fetchone()[0]
+    if not locked:
+        raise _state_error(
+            source_id, snap, "a load of this snapshot is running", "publish after it finishes"
+        )
+    attempt = audit.running_attempt(db, batch_id)
+    checkpoint = audit.get_checkpoint(db, source_id, snap)
+    if attempt is None or checkpoint is None or checkpoint.batch_id != batch_id:
+        raise _state_error(
+            source_id,
+            snap,
+            f"batch {batch_id} is not awaiting publish",
+            "run extract_load (umkm ingest) for this snapshot first",
+        )
+    if not checkpoint.done:
+        raise _state_error(
+            source_id,
+            snap,
+            f"batch {batch_id} is incomplete",
+            "run extract_load again to finish the pull, then publish",
+        )
+    if not batch_exists(db, source_id, snap):
+        raise _state_error(
+            source_id,
+            snap,
+            f"batch table of {batch_id} is missing",
+            "discard the batch and load the snapshot again",
+        )
+    return attempt, checkpoint
+
+
+def skip_if_unchanged(
+    source_id: str, snapshot: str | date, batch_id: str, *, url: str | None = None
+) -> str | None:
+    """Close a landed batch that delivered exactly what is already published.
+
+    Call it before validation (which moves rows out of the batch). When the snapshot's latest
+    successful load was a full load with the same fingerprint (or, incremental, the pull
+    brought no change), the batch is dropped without validation or publish, in one
+    transaction: its attempt becomes `success` with `unchanged_of` naming the batch whose
+    rows stay published, and its counts are that load's. Returns that batch id, or None
+    when the batch must go on to validation and publish.
+    """
+    get_source(source_id)
+    snap = as_date(snapshot)
+    with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
+        attempt, checkpoint = _awaiting_publish(db, source_id, snap, batch_id)
+        load_id, mode, _ = attempt
+        mark = audit.get_fingerprint(db, load_id)
+        if mark is None:  # landed by an older version: take it now (nothing moved yet)
+            mark = fingerprint(db, source_id, snap, batch_id)
+            audit.set_fingerprint(db, load_id, mark)
+        previous = db.execute(
+            """
+            select coalesce(unchanged_of, batch_id), mode, fingerprint, rows_fetched,
+                   rows_loaded, rows_rejected
+            from audit.loads
+            where source_id = %s and snapshot = %s and status = 'success'
+            order by load_id desc limit 1
+            """,
+            (source_id, snap),
+        ).fetchone()
+        if previous is None:
+            return None
+        origin, previous_mode, previous_mark, fetched, loaded, rejected = previous
+        published = db.execute(
+            sql.SQL("select exists (select 1 from {} where snapshot = %s)").format(
+                raw_ident(source_id)
+            ),
+            (snap,),
+        ).fetchone()[0]
+        if mode == "full":
+            same = previous_mode == "full" and previous_mark == mark
+        else:  # incremental: nothing changed since the high-water mark
+            same = checkpoint.rows_fetched == 0
+        if not same or (loaded > 0 and not published):
+            return None
+        # the unparseable items of this delivery are the earlier load's, already quarantined
+        db.execute(
+            sql.SQL("delete from {} where snapshot = %s and batch_id = %s").format(
+                quarantine_ident(source_id)
+            ),
+            (snap, batch_id),
+        )
+        drop_batch(db, source_id, snap)
+        audit.clear_checkpoint(db, source_id, snap, batch_id)
+        audit.update_counts(
+            db,
+            load_id,
+            rows_fetched=int(fetched),
+            rows_loaded=int(loaded),
+            rows_rejected=int(rejected),
+            pages=int(checkpoint.position.get("pages", 0)),
+            retries=_retries(db, load_id),
+        )
+        db.execute("update audit.loads set unchanged_of = %s where load_id = %s", (origin, load_id))
+        audit.finish_attempt(db, load_id, "success")
+    log.info(
+        "event=unchanged source=%s snapshot=%s batch_id=%s mode=%s published_batch=%s",
+        source_id,
+        snap,
+        batch_id,
+        mode,
+        origin,
+    )
+    return str(origin)
 
 
 def _refresh_region_lookup(db) -> None:

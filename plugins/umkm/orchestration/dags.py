@@ -23,7 +23,9 @@ table, validates it, then replaces the snapshot in `raw.{sid}` in one transactio
 - Modes: `full` (default) or `incremental` (sources with `updated_since`: {incremental}).
 - Produces the asset `raw.{sid}`; criticality **{criticality}**; owner {owner}.
 - Rerun-safe: a rerun of the same snapshot gives the same rows; an interrupted pull
-  resumes from its last committed page.
+  resumes from its last committed page. A rerun whose delivery equals what is published
+  ends after the pull (status `unchanged`: nothing validated or published again) unless
+  the `force` param is set.
 """
 
 BUILD_DOC = """
@@ -36,6 +38,11 @@ then builds the dbt project (staging, entity resolution, marts) with its tests: 
 per dbt model (astronomer-cosmos, watcher mode: a single `dbt build`, each model's task
 follows its result), checks the bridge for drift against the previous snapshot (one alert
 with the numbers), and writes the analysts' report.
+
+`needs_build` skips the dbt tasks when raw data and the dbt project are exactly as the last
+successful build of the same snapshot left them (a rerun with nothing changed; the
+decision and its reason are in `audit.builds`); the `force` param builds anyway. Drift and
+report run either way.
 """
 
 
@@ -47,6 +54,11 @@ def _snapshot_params():
             None,
             type=["null", "string"],
             description="Snapshot date YYYY-MM-DD; empty = from the logical date",
+        ),
+        "force": Param(
+            False,
+            type="boolean",
+            description="Redo the work even when nothing changed since the last run",
         ),
     }
 
@@ -83,8 +95,10 @@ def build_ingest_dag(source: Source):
         @task(pool=f"source_{sid}")
         def extract_load(**context) -> dict:
             snapshot = snapshots.snapshot_from_context(context)
-            mode = (context.get("params") or {}).get("mode") or "full"
-            return tasks.extract_load(sid, snapshot, mode)
+            params = context.get("params") or {}
+            return tasks.extract_load(
+                sid, snapshot, params.get("mode") or "full", bool(params.get("force"))
+            )
 
         @task(retries=common.RETRIES["warehouse"]["retries"])
         def validate(load: dict) -> dict:
@@ -132,15 +146,34 @@ def build_warehouse_dag():
             snapshot = _build_snapshot(context)
             return {"snapshot": str(snapshot), "sources": tasks.check_sources(snapshot)}
 
-        @task(retries=common.RETRIES["report"]["retries"])
+        @task(retries=common.RETRIES["warehouse"]["retries"])
+        def decide_build(gate: dict, **context) -> dict:
+            force = bool((context.get("params") or {}).get("force"))
+            return tasks.begin_build(snapshots.parse_snapshot(gate["snapshot"]), force)
+
+        # False skips the dbt tasks and build_done only: drift and report run either way
+        @task.short_circuit(ignore_downstream_trigger_rules=False)
+        def needs_build(decision: dict) -> bool:
+            return bool(decision["needed"])
+
+        @task(retries=common.RETRIES["warehouse"]["retries"])
+        def build_done(decision: dict) -> dict:
+            return tasks.finish_build(decision)
+
+        @task(retries=common.RETRIES["report"]["retries"], trigger_rule="none_failed")
         def drift(gate: dict) -> dict:
             return tasks.drift(snapshots.parse_snapshot(gate["snapshot"]))
 
-        @task(retries=common.RETRIES["report"]["retries"], outlets=[common.marts_asset()])
+        @task(
+            retries=common.RETRIES["report"]["retries"],
+            outlets=[common.marts_asset()],
+            trigger_rule="none_failed",
+        )
         def report(gate: dict) -> dict:
             return tasks.report(snapshots.parse_snapshot(gate["snapshot"]))
 
         gate = check_sources()
+        decision = decide_build(gate)
         if dbt_group.has_manifest():
             transform = dbt_group.dbt_task_group()
         else:  # no manifest built yet: one task, same work, less visibility
@@ -151,7 +184,7 @@ def build_warehouse_dag():
                 return gate
 
             transform = dbt_build(gate)
-        gate >> transform >> drift(gate) >> report(gate)
+        needs_build(decision) >> transform >> build_done(decision) >> drift(gate) >> report(gate)
     return dag
 
 

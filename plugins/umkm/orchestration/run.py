@@ -131,8 +131,9 @@ def collect_summary(snapshot: str, url: str | None = None) -> dict:
     with connect(url or warehouse_url()) as conn:
         rows = conn.execute(
             """
-            select distinct on (source_id) source_id, status, rows_fetched, rows_loaded,
-                   rows_rejected
+            select distinct on (source_id) source_id,
+                   case when unchanged_of is null then status else 'unchanged' end,
+                   rows_fetched, rows_loaded, rows_rejected
             from audit.loads where snapshot = %s order by source_id, load_id desc
             """,
             (snap,),
@@ -140,6 +141,11 @@ def collect_summary(snapshot: str, url: str | None = None) -> dict:
         out["sources"] = {
             r[0]: {"status": r[1], "fetched": r[2], "loaded": r[3], "rejected": r[4]} for r in rows
         }
+        out["build"] = conn.execute(
+            "select status, detail from audit.builds where snapshot = %s "
+            "order by build_id desc limit 1",
+            (snap,),
+        ).fetchone()
         with contextlib.suppress(psycopg.errors.UndefinedTable):
             out["bridge"] = conn.execute(
                 """
@@ -163,6 +169,9 @@ def print_summary(summary: dict, details: dict) -> None:
     print("\nRows per source (fetched / published / quarantined):")
     for sid, s in sorted(details["sources"].items()):
         print(f"  {sid:<14} {s['status']:<8} {s['fetched']:>9} {s['loaded']:>9} {s['rejected']:>7}")
+    if details.get("build"):
+        status, detail = details["build"]
+        print(f"\ndbt build: {'built' if status == 'success' else status} ({detail})")
     if not details["bridge"]:
         print("\nBridge: not built for this snapshot (see the log below).")
     else:

@@ -20,11 +20,20 @@ def _plain(value) -> dict:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in doc.items()}
 
 
-def extract_load(source_id: str, snapshot: date, mode: str = "full") -> dict:
-    """Pull one snapshot of a source into its batch table (resumes an interrupted pull)."""
+def extract_load(source_id: str, snapshot: date, mode: str = "full", force: bool = False) -> dict:
+    """Pull one snapshot of a source into its batch table (resumes an interrupted pull).
+
+    A delivery equal to what is published for the snapshot ends here with status
+    `unchanged` (validation and publish then skip it) unless `force`.
+    """
     from umkm.loading import extract_load as _extract_load
+    from umkm.loading import skip_if_unchanged
 
     result = _plain(_extract_load(source_id, snapshot, mode=mode))
+    if result["status"] == "loaded" and not force:
+        origin = skip_if_unchanged(source_id, result["snapshot"], result["batch_id"])
+        if origin is not None:
+            result.update(status="unchanged", unchanged_of=origin)
     log.info("extract_load %s", {k: result[k] for k in result if k != "error"})
     return result
 
@@ -53,7 +62,7 @@ def publish(load: dict) -> dict:
     if load["status"] == "no_data":
         _alert_no_data(load)
         return {"status": "no_data", "rows_published": 0}
-    if load["status"] != "loaded":
+    if load["status"] != "loaded":  # unchanged: the published rows stay as they are
         return {"status": load["status"], "rows_published": 0}
     from umkm.loading import publish as _publish
 
@@ -127,6 +136,21 @@ def check_sources(snapshot: date, url: str | None = None) -> dict[str, str]:
             "run their ingest_<source> DAGs (or `umkm ingest`) first"
         )
     return status
+
+
+def begin_build(snapshot: date, force: bool = False) -> dict:
+    """Whether the build must run: not when raw and the dbt project are as the last
+    successful build of this snapshot left them (umkm.transform.build_state)."""
+    from umkm.transform.build_state import begin_build as _begin_build
+
+    return _plain(_begin_build(snapshot, force=force))
+
+
+def finish_build(decision: dict) -> dict:
+    from umkm.transform.build_state import finish_build as _finish_build
+
+    _finish_build(decision["build_id"])
+    return {"build_id": decision["build_id"], "status": "success"}
 
 
 def dbt_build(snapshot: date) -> None:

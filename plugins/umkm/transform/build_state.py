@@ -1,0 +1,145 @@
+"""Skip a warehouse build that would build the same thing again.
+
+A build's *state* is a digest of everything its result depends on:
+
+* the batch whose rows are published, for every source and snapshot (`audit.loads`: the
+  latest successful load; a rerun that delivered the same records keeps the batch it
+  matched, `unchanged_of`, so it does not change the state);
+* the quarantine's newest row and latest replay per source (validating published rows
+  moves rows out of raw; a replay puts rows back);
+* the dbt project's files and the warehouse functions staging calls (migrations), and a
+  keyed digest of the pseudonymisation key (a new key changes every hash);
+* the snapshot the build is for (the `snapshot` var).
+
+`begin_build` compares the state with the latest successful build's: equal, the build is
+recorded as `skipped` and not run (the marts already are what it would produce);
+otherwise it is recorded as `running` and `finish_build` marks it `success` after dbt.
+`force` builds anyway. A failed build stays `running` and never matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from psycopg import sql
+
+from umkm import settings
+from umkm.sources import load_registry
+from umkm.warehouse import connect
+
+log = logging.getLogger("umkm.transform")
+
+#: dbt's own output folders, not inputs of a build
+_NOT_INPUTS = {"target", "logs", "dbt_packages", ".user.yml"}
+
+
+@dataclass
+class BuildDecision:
+    snapshot: str
+    needed: bool
+    state: str
+    reason: str
+    build_id: int
+
+
+def _files_digest(*roots: Path) -> str:
+    digest = hashlib.sha256()
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            parts = set(path.relative_to(root).parts)
+            if not path.is_file() or parts & _NOT_INPUTS or "__pycache__" in parts:
+                continue
+            digest.update(str(path.relative_to(root)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def code_digest() -> str:
+    """The dbt project and the warehouse migrations staging relies on."""
+    from umkm.transform.dbt import DEV_PII_KEY
+    from umkm.warehouse.bootstrap import MIGRATIONS_DIR
+
+    key = os.environ.get("UMKM_PII_KEY") or DEV_PII_KEY
+    keyed = hmac.new(key.encode(), b"umkm-build-state", hashlib.sha256).hexdigest()[:16]
+    return f"{_files_digest(settings.DBT_PROJECT_DIR, MIGRATIONS_DIR)}:{keyed}"
+
+
+def raw_state(conn) -> str:
+    """Digest of what raw holds: published batch per source and snapshot, quarantine moves."""
+    digest = hashlib.sha256()
+    rows = conn.execute(
+        """
+        select source_id, snapshot, coalesce(unchanged_of, batch_id)
+        from (
+            select distinct on (source_id, snapshot) source_id, snapshot, unchanged_of,
+                   batch_id
+            from audit.loads
+            where status = 'success'
+            order by source_id, snapshot, load_id desc
+        ) as latest
+        order by source_id, snapshot
+        """
+    ).fetchall()
+    for sid, snap, batch in rows:
+        digest.update(f"{sid}|{snap}|{batch}\n".encode())
+    for sid in sorted(load_registry()):
+        newest, replayed = conn.execute(
+            sql.SQL("select max(quarantine_id), max(replayed_at) from {}").format(
+                sql.Identifier("quarantine", sid)
+            )
+        ).fetchone()
+        digest.update(f"q|{sid}|{newest}|{replayed}\n".encode())
+    return digest.hexdigest()
+
+
+def current_state(conn, snapshot: date) -> str:
+    return hashlib.sha256(f"{snapshot}|{raw_state(conn)}|{code_digest()}".encode()).hexdigest()
+
+
+def begin_build(snapshot: date, *, force: bool = False, url: str | None = None) -> BuildDecision:
+    """Decide whether the build for `snapshot` must run, and record the decision."""
+    with connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtextextended('umkm-build-state', 0))")
+        state = current_state(conn, snapshot)
+        last = conn.execute(
+            "select snapshot, state from audit.builds where status = 'success' "
+            "order by build_id desc limit 1"
+        ).fetchone()
+        if force:
+            needed, reason = True, "forced"
+        elif last is None:
+            needed, reason = True, "no earlier build"
+        elif (str(last[0]), last[1]) == (str(snapshot), state):
+            needed, reason = False, "raw data and dbt project unchanged since the last build"
+        elif str(last[0]) != str(snapshot):
+            needed, reason = True, f"the last build was for snapshot {last[0]}"
+        else:
+            needed, reason = True, "raw data or dbt project changed since the last build"
+        build_id = conn.execute(
+            "insert into audit.builds (snapshot, state, status, detail) values (%s, %s, %s, %s) "
+            "returning build_id",
+            (snapshot, state, "running" if needed else "skipped", reason),
+        ).fetchone()[0]
+    log.info(
+        "event=build_decision snapshot=%s needed=%s reason=%r build_id=%s",
+        snapshot,
+        needed,
+        reason,
+        build_id,
+    )
+    return BuildDecision(str(snapshot), needed, state, reason, int(build_id))
+
+
+def finish_build(build_id: int, *, url: str | None = None) -> None:
+    """Mark a build `success` once dbt built everything (its state was taken at the start)."""
+    with connect(url, autocommit=True) as conn:
+        conn.execute(
+            "update audit.builds set status = 'success', recorded_at = now() where build_id = %s",
+            (build_id,),
+        )

@@ -1,0 +1,115 @@
+"""Reruns that change nothing: a delivery equal to the published one, and a build with the
+same inputs as the last, are recognised and skipped; any change is not."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from servers.feeds import SNAPSHOT
+from servers.harness import FAST, loads, quarantined, raw_rows
+
+from umkm.loading import extract_load, publish, skip_if_unchanged
+from umkm.loading.batch import batch_exists
+from umkm.transform.build_state import begin_build, finish_build
+from umkm.warehouse import connect
+
+
+def land(url: str, source_id: str, **kwargs):
+    result = extract_load(source_id, SNAPSHOT, url=url, policy=FAST, **kwargs)
+    assert result.status == "loaded"
+    return result
+
+
+def published_rows(url: str, source_id: str) -> list[tuple]:
+    with connect(url) as db:
+        return db.execute(
+            f"select record_id, record, batch_id, loaded_at from raw.{source_id} "
+            "where snapshot = %s order by record_id",
+            (SNAPSHOT,),
+        ).fetchall()
+
+
+def test_same_delivery_again_is_unchanged_and_leaves_published_rows_as_they_were(wh, feed_server):
+    feed_server("apikey-offset", "bukalapak", poison=True)
+    first = land(wh, "bukalapak")
+    assert skip_if_unchanged("bukalapak", SNAPSHOT, first.batch_id, url=wh) is None
+    publish("bukalapak", SNAPSHOT, first.batch_id, url=wh)
+    before, rejects_before = published_rows(wh, "bukalapak"), quarantined(wh, "bukalapak")
+    assert rejects_before, "the poisoned feed should quarantine unparseable items"
+
+    second = land(wh, "bukalapak")
+    assert skip_if_unchanged("bukalapak", SNAPSHOT, second.batch_id, url=wh) == first.batch_id
+
+    assert published_rows(wh, "bukalapak") == before  # same rows, same batch, same loaded_at
+    assert quarantined(wh, "bukalapak") == rejects_before  # no second copy of the rejects
+    with connect(wh) as db:
+        assert not batch_exists(db, "bukalapak", date.fromisoformat(SNAPSHOT))
+    attempts = loads(wh, "bukalapak")
+    assert [a["status"] for a in attempts] == ["success", "success"]
+    assert attempts[1]["unchanged_of"] == first.batch_id
+    assert attempts[1]["fingerprint"] == attempts[0]["fingerprint"]
+    assert (attempts[1]["rows_loaded"], attempts[1]["rows_rejected"]) == (
+        attempts[0]["rows_loaded"],
+        attempts[0]["rows_rejected"],
+    )
+    # a third identical delivery still points at the batch whose rows are published
+    third = land(wh, "bukalapak")
+    assert skip_if_unchanged("bukalapak", SNAPSHOT, third.batch_id, url=wh) == first.batch_id
+
+
+def test_one_changed_record_goes_on_to_publish(wh, feed_server):
+    server = feed_server("apikey-offset", "blibli")
+    first = land(wh, "blibli")
+    skip_if_unchanged("blibli", SNAPSHOT, first.batch_id, url=wh)
+    publish("blibli", SNAPSHOT, first.batch_id, url=wh)
+
+    server.records[5]["state"] = "closed"
+    second = land(wh, "blibli")
+    assert skip_if_unchanged("blibli", SNAPSHOT, second.batch_id, url=wh) is None
+    publish("blibli", SNAPSHOT, second.batch_id, url=wh)
+    states = {r[0]: r[1]["state"] for r in raw_rows(wh, "blibli", SNAPSHOT)}
+    assert states[server.records[5]["store_id"]] == "closed"
+    assert loads(wh, "blibli")[1]["unchanged_of"] is None
+
+
+def test_first_delivery_of_a_snapshot_is_never_unchanged(wh, feed_server):
+    feed_server("oauth-cursor", "tokopedia")
+    first = land(wh, "tokopedia")
+    assert skip_if_unchanged("tokopedia", SNAPSHOT, first.batch_id, url=wh) is None
+    assert loads(wh, "tokopedia")[0]["status"] == "running"  # awaiting validation
+
+
+def test_build_is_skipped_only_when_raw_and_project_are_as_the_last_build_left_them(
+    wh, feed_server
+):
+    snap = date.fromisoformat(SNAPSHOT)
+    server = feed_server("apikey-offset", "blibli")
+    loaded = land(wh, "blibli")
+    publish("blibli", SNAPSHOT, loaded.batch_id, url=wh)
+
+    first = begin_build(snap, url=wh)
+    assert first.needed and first.reason == "no earlier build"
+    # a build that never finished (failed) is not a reference
+    assert begin_build(snap, url=wh).needed
+    finish_build(first.build_id, url=wh)
+    again = begin_build(snap, url=wh)
+    assert not again.needed and again.state == first.state
+    assert begin_build(snap, force=True, url=wh).needed
+    assert begin_build(date(2017, 10, 15), url=wh).needed  # another snapshot's build
+
+    # an unchanged rerun of the source keeps the state; a changed one does not
+    finish_build(begin_build(snap, force=True, url=wh).build_id, url=wh)
+    rerun = land(wh, "blibli")
+    assert skip_if_unchanged("blibli", SNAPSHOT, rerun.batch_id, url=wh)
+    assert not begin_build(snap, url=wh).needed
+    server.records[0]["state"] = "closed"
+    changed = land(wh, "blibli")
+    assert skip_if_unchanged("blibli", SNAPSHOT, changed.batch_id, url=wh) is None
+    publish("blibli", SNAPSHOT, changed.batch_id, url=wh)
+    decision = begin_build(snap, url=wh)
+    assert decision.needed and decision.state != first.state
+    with connect(wh) as db:
+        statuses = [r[0] for r in db.execute("select status from audit.builds order by build_id")]
+    assert statuses == [
+        "success", "running", "skipped", "running", "running", "success", "skipped", "running",
+    ]  # fmt: skip
