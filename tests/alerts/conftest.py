@@ -104,12 +104,16 @@ def smtp(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def no_channels(monkeypatch):
-    """Start each test with no channel configured and no dedupe memory."""
+def no_channels(monkeypatch, tmp_path):
+    """Start each test with no channel configured and no dedupe memory: neither the
+    process's nor the warehouse's (`audit.alerts_sent` of WAREHOUSE_URL or of a running
+    embedded warehouse, which would remember the previous test's alert)."""
     from umkm import alerts
 
     for name in ("AIRFLOW_CONN_UMKM_ALERT_WEBHOOK", "AIRFLOW_CONN_UMKM_ALERT_SMTP"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("UMKM_STATE_DIR", str(tmp_path / "state"))  # no embedded found
     monkeypatch.delenv("UMKM_CONNECTIONS_FILE", raising=False)
     monkeypatch.setenv("UMKM_ALERT_BACKOFF_S", "0.01")
     alerts._SENT.clear()
