@@ -90,21 +90,13 @@ def main() -> int:
     args = parser.parse_args()
 
     from umkm.sim import start_simulator
-    from umkm.warehouse.bootstrap import bootstrap, ensure_database
-    from umkm.warehouse.db import connect, warehouse_url, with_database
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_pipeline import stage_baseline
+    from bench_pipeline import drop_database, fresh_database, stage_baseline
     from bench_sim import MemorySampler
 
-    admin = with_database(warehouse_url(), "postgres")
     name = f"bench_ingest_{str(args.scale).replace('.', '_')}"
-    with connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-    ensure_database(admin, name)
-    url = with_database(admin, name)
-    with connect(url) as conn:
-        bootstrap(conn)
+    url = fresh_database(name)
     out: dict = {"scale": args.scale, "snapshot": SNAPSHOT, "workers": args.workers}
     base_scale = args.baseline_scale or args.scale / 10
     try:
@@ -139,8 +131,7 @@ def main() -> int:
         out["baseline"] = {"scale": base_scale, "naive_s": round(naive_s, 2), "ours": ours}
     finally:
         if not args.keep:
-            with connect(admin, autocommit=True) as conn:
-                conn.execute(f'drop database if exists "{name}" with (force)')
+            drop_database(name)
 
     total = sum(r["rows"] for r in out["sources"])
     print(f"Ingestion at scale {args.scale}, snapshot {SNAPSHOT}, {args.workers} loader processes")

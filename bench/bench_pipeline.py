@@ -177,6 +177,33 @@ STAGES = {
 # --- driver --------------------------------------------------------------------------------
 
 
+def _admin_url() -> str:
+    from umkm.warehouse.db import warehouse_url, with_database
+
+    return with_database(warehouse_url(), "postgres")
+
+
+def drop_database(name: str) -> None:
+    """Drop a bench database on the warehouse server (embedded, or WAREHOUSE_URL's)."""
+    from umkm.warehouse.db import connect
+
+    with connect(_admin_url(), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def fresh_database(name: str) -> str:
+    """An empty, bootstrapped database `name` on the warehouse server; returns its URL."""
+    from umkm.warehouse.bootstrap import bootstrap, ensure_database
+    from umkm.warehouse.db import connect, with_database
+
+    drop_database(name)
+    ensure_database(_admin_url(), name)
+    url = with_database(_admin_url(), name)
+    with connect(url) as conn:
+        bootstrap(conn)
+    return url
+
+
 def run_stage(name: str, url: str, env: dict[str, str]) -> dict:
     """Run one stage in a child; its wall time, peak RSS (MiB) and returned counts."""
     out_file = settings.state_dir() / "bench" / f"stage-{name}.json"
@@ -260,17 +287,10 @@ def main() -> int:
         return 0
 
     from umkm.sim import start_simulator
-    from umkm.warehouse.bootstrap import bootstrap, ensure_database
-    from umkm.warehouse.db import connect, warehouse_url, with_database
+    from umkm.warehouse.db import connect
 
-    admin = with_database(warehouse_url(), "postgres")
     name = f"bench_{str(args.scale).replace('.', '_')}"
-    with connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-    ensure_database(admin, name)
-    url = with_database(admin, name)
-    with connect(url) as conn:
-        bootstrap(conn)
+    url = fresh_database(name)
     results: dict = {"scale": args.scale, "snapshot": SNAPSHOT, "cores": os.cpu_count()}
     try:
         with start_simulator(args.seed, args.scale, [SNAPSHOT]) as sim:
@@ -295,8 +315,7 @@ def main() -> int:
         results["baseline"] = {"scale": base_scale, "naive": naive, "ours": ours}
     finally:
         if not args.keep:
-            with connect(admin, autocommit=True) as conn:
-                conn.execute(f'drop database if exists "{name}" with (force)')
+            drop_database(name)
 
     print_table(f"Pipeline at scale {args.scale} (snapshot {SNAPSHOT})", results["stages"])
     if "rerun" in results:
@@ -316,7 +335,8 @@ def main() -> int:
         print(f"Ours / naive records/s: {ours['rows_per_s'] / naive['rows_per_s']:.1f}x")
     print(f"Simulator peak RSS: {results['simulator_peak_rss_mib']} MiB")
     print(f"Warehouse size: {results['warehouse_mib']} MiB")
-    print(f"Total {results['total_s']}s, rerun {results.get('rerun_total_s', '-')}s")
+    rerun = f"{results['rerun_total_s']}s" if "rerun_total_s" in results else "not run"
+    print(f"Total {results['total_s']}s, rerun {rerun}")
     out = settings.state_dir() / "bench" / f"pipeline-{args.scale}.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     print(f"Results: {out}")
