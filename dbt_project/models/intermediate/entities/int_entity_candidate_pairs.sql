@@ -11,6 +11,19 @@
 ) }}
 {%- set cap = er_setting('er_max_block_size') | int -%}
 {%- set window = er_setting('er_window') | int -%}
+{#- (block name, key, when a record has one); bit i of block_bits is block i, and the sorted
+    neighbourhood takes the bit after the exact blocks -#}
+{%- set exact_blocks = [
+    ('phone', 'phone_hash', 'phone_hash is not null'),
+    ('email', 'email_hash', 'email_hash is not null'),
+    ('licence', 'licence', 'licence is not null'),
+    ('national_id', 'nik_hash', 'nik_hash is not null'),
+    ('owner_regency', "owner_hash || '|' || match_region",
+        'owner_hash is not null and match_region is not null'),
+    ('name_regency', "name_norm || '|' || match_region",
+        'name_norm is not null and match_region is not null'),
+] -%}
+{%- set block_names = exact_blocks | map(attribute=0) | list + ['name_neighbour'] -%}
 
 with
 
@@ -32,47 +45,17 @@ records as (
 -- different values hashing alike (odds about 1e-7 at scale 1.0) only add a candidate
 -- pair, which the scoring in int_entity_links judges on the values themselves.
 block_keys as (
-    select
-        rid,
-        1 as block_bit,
-        hashtextextended(phone_hash, 1) as block_key
-    from records
-    where phone_hash is not null
-    union all
-    select
-        rid,
-        2 as block_bit,
-        hashtextextended(email_hash, 2) as block_key
-    from records
-    where email_hash is not null
-    union all
-    select
-        rid,
-        4 as block_bit,
-        hashtextextended(licence, 4) as block_key
-    from records
-    where licence is not null
-    union all
-    select
-        rid,
-        8 as block_bit,
-        hashtextextended(nik_hash, 8) as block_key
-    from records
-    where nik_hash is not null
-    union all
-    select
-        rid,
-        16 as block_bit,
-        hashtextextended(owner_hash || '|' || match_region, 16) as block_key
-    from records
-    where owner_hash is not null and match_region is not null
-    union all
-    select
-        rid,
-        32 as block_bit,
-        hashtextextended(name_norm || '|' || match_region, 32) as block_key
-    from records
-    where name_norm is not null and match_region is not null
+    {%- for name, key, present in exact_blocks %}
+        select
+            rid,
+            {{ 2 ** loop.index0 }} as block_bit,
+            hashtextextended({{ key }}, {{ 2 ** loop.index0 }}) as block_key
+        from records
+        where {{ present }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
 
 blocks as (
@@ -112,7 +95,7 @@ neighbour_pairs as (
     select
         least(sorted.rid, neighbour.other_rid) as rid_a,
         greatest(sorted.rid, neighbour.other_rid) as rid_b,
-        64 as block_bit
+        {{ 2 ** (block_names | length - 1) }} as block_bit
     from sorted
     cross join
         lateral (
@@ -145,8 +128,7 @@ final as (
         rid_b,
         concat_ws(
             ',',
-            {%- for name in ['phone', 'email', 'licence', 'national_id', 'owner_regency',
-                             'name_regency', 'name_neighbour'] %}
+            {%- for name in block_names %}
                 case when block_bits & {{ 2 ** loop.index0 }} > 0 then '{{ name }}' end
                 {{- "," if not loop.last }}
             {%- endfor %}
