@@ -172,17 +172,19 @@ def skip_if_unchanged(
         if previous is None:
             return None
         origin, previous_mode, previous_mark, fetched, loaded, rejected = previous
+        if mode == "full":
+            same = previous_mode == "full" and previous_mark == mark
+        else:  # incremental: nothing changed since the high-water mark
+            same = checkpoint.rows_fetched == 0
+        if not same:
+            return None
         published = db.execute(
             sql.SQL("select exists (select 1 from {} where snapshot = %s)").format(
                 raw_ident(source_id)
             ),
             (snap,),
         ).fetchone()[0]
-        if mode == "full":
-            same = previous_mode == "full" and previous_mark == mark
-        else:  # incremental: nothing changed since the high-water mark
-            same = checkpoint.rows_fetched == 0
-        if not same or (loaded > 0 and not published):
+        if loaded > 0 and not published:
             return None
         # the unparseable items of this delivery are the earlier load's, already quarantined
         db.execute(
