@@ -1,29 +1,40 @@
 {#- Blocking: the pairs of records worth comparing, kept near-linear in the data.
-    Exact blocks: same phone hash, email hash, licence, national-ID hash, owner hash within a
-    regency, normalised name within a regency; a block larger than er_max_block_size is a
-    shared value (a reseller's phone, a placeholder) and is skipped. Typos: a sorted
-    neighbourhood within each regency, each record against the next er_window records in
-    the order of its normalised name and of its reversed name (catches an error at either
-    end), so the candidates grow linearly. One row per pair with the blocks that found it. -#}
+
+    Under the scoring (macro er_score) a pair that shares no identifier scores at most 9
+    (name +6, region +2, commodity +1), below er_accept_score: only a pair sharing a phone,
+    email, licence, national ID or owner (within a regency) can link. So the blocks are
+    those identifiers, and the names refine them:
+    - identifier blocks: same phone hash, email hash, licence, national-ID hash, owner hash
+      within a regency; every pair of a block of at most er_max_block_size records;
+    - a larger identifier block is a shared value (a reseller's phone, a placeholder, a
+      common owner name) and is split by name within regency: every pair of records with
+      the same normalised name and regency in it (name_regency), and a sorted
+      neighbourhood (name_neighbour): each record against the next er_window records of
+      its regency in the order of its normalised name and of its reversed name (catches a
+      typo at either end), so the candidates grow linearly.
+    A name block without an identifier (the same name in a regency, 18x the pairs for 10x
+    the records at scale 1.0) would give only pairs that cannot link. One row per pair with
+    the blocks that found it. -#}
 {{ config(
     pre_hook="set work_mem = '{{ er_setting(\"er_work_mem\") }}'",
     post_hook="reset work_mem",
 ) }}
 {%- set cap = er_setting('er_max_block_size') | int -%}
 {%- set window = er_setting('er_window') | int -%}
-{#- (block name, key, when a record has one); bit i of block_bits is block i, and the sorted
-    neighbourhood takes the bit after the exact blocks -#}
-{%- set exact_blocks = [
+{#- (block name, key, when a record has one); bit i of block_bits is block i, the name
+    refinements take the two bits after the identifier blocks -#}
+{%- set identifier_blocks = [
     ('phone', 'phone_hash', 'phone_hash is not null'),
     ('email', 'email_hash', 'email_hash is not null'),
     ('licence', 'licence', 'licence is not null'),
     ('national_id', 'nik_hash', 'nik_hash is not null'),
     ('owner_regency', "owner_hash || '|' || match_region",
         'owner_hash is not null and match_region is not null'),
-    ('name_regency', "name_norm || '|' || match_region",
-        'name_norm is not null and match_region is not null'),
 ] -%}
-{%- set block_names = exact_blocks | map(attribute=0) | list + ['name_neighbour'] -%}
+{%- set block_names = identifier_blocks | map(attribute=0) | list
+    + ['name_regency', 'name_neighbour'] -%}
+{%- set name_bit = 2 ** (identifier_blocks | length) -%}
+{%- set neighbour_bit = 2 ** (identifier_blocks | length + 1) -%}
 
 with
 
@@ -35,7 +46,6 @@ records as (
         licence,
         nik_hash,
         owner_hash,
-        name_norm,
         match_region
     from {{ ref('int_entity_records') }}
 ),
@@ -45,7 +55,7 @@ records as (
 -- different values hashing alike (odds about 1e-7 at scale 1.0) only add a candidate
 -- pair, which the scoring in int_entity_links judges on the values themselves.
 block_keys as (
-    {%- for name, key, present in exact_blocks %}
+    {%- for name, key, present in identifier_blocks %}
         select
             rid,
             {{ 2 ** loop.index0 }} as block_bit,
@@ -61,13 +71,14 @@ block_keys as (
 blocks as (
     select
         block_bit,
+        block_key,
         array_agg(rid order by rid) as rids
     from block_keys
     group by block_bit, block_key
-    having count(*) between 2 and {{ cap }}
+    having count(*) >= 2
 ),
 
-exact_pairs as (
+identifier_pairs as (
     select
         blocks.rids[i] as rid_a,
         blocks.rids[j] as rid_b,
@@ -75,6 +86,41 @@ exact_pairs as (
     from blocks
     cross join lateral generate_series(1, cardinality(blocks.rids) - 1) as i
     cross join lateral generate_series(i + 1, cardinality(blocks.rids)) as j
+    where cardinality(blocks.rids) <= {{ cap }}
+),
+
+-- the records of the oversized identifier blocks (few), with their names
+oversized as (
+    select
+        blocks.block_bit,
+        blocks.block_key,
+        named.rid,
+        named.name_norm,
+        named.match_region
+    from blocks
+    cross join lateral unnest(blocks.rids) as member (rid)
+    inner join {{ ref('int_entity_records') }} as named on member.rid = named.rid
+    where
+        cardinality(blocks.rids) > {{ cap }}
+        and named.name_norm is not null
+        and named.match_region is not null
+),
+
+name_blocks as (
+    select array_agg(rid order by rid) as rids
+    from oversized
+    group by block_bit, block_key, match_region, name_norm
+    having count(*) between 2 and {{ cap }}
+),
+
+name_pairs as (
+    select
+        name_blocks.rids[i] as rid_a,
+        name_blocks.rids[j] as rid_b,
+        {{ name_bit }} as block_bit
+    from name_blocks
+    cross join lateral generate_series(1, cardinality(name_blocks.rids) - 1) as i
+    cross join lateral generate_series(i + 1, cardinality(name_blocks.rids)) as j
 ),
 
 sorted as (
@@ -84,18 +130,22 @@ sorted as (
             lead(rid, {{ i }}) over by_reversed as rnext_{{ i }},
         {%- endfor %}
         rid
-    from records
-    where name_norm is not null and match_region is not null
+    from oversized
     window
-        by_name as (partition by match_region order by name_norm, rid),
-        by_reversed as (partition by match_region order by reverse(name_norm), rid)
+        by_name as (
+            partition by block_bit, block_key, match_region order by name_norm, rid
+        ),
+        by_reversed as (
+            partition by block_bit, block_key, match_region
+            order by reverse(name_norm), rid
+        )
 ),
 
 neighbour_pairs as (
     select
         least(sorted.rid, neighbour.other_rid) as rid_a,
         greatest(sorted.rid, neighbour.other_rid) as rid_b,
-        {{ 2 ** (block_names | length - 1) }} as block_bit
+        {{ neighbour_bit }} as block_bit
     from sorted
     cross join
         lateral (
@@ -108,7 +158,9 @@ neighbour_pairs as (
 ),
 
 all_pairs as (
-    select * from exact_pairs
+    select * from identifier_pairs
+    union all
+    select * from name_pairs
     union all
     select * from neighbour_pairs
 ),
