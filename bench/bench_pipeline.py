@@ -20,9 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from umkm import settings
@@ -83,14 +85,31 @@ def _latest_batches(url: str, snapshot: str) -> dict[str, str]:
     return {sid: batch for sid, batch, status in rows if status == "running"}
 
 
-def stage_validate(url: str, snapshot: str) -> dict:
+def validate_one(sid: str, batch: str, url: str, snapshot: str) -> dict:
+    """One batch's `validate_batch` in this (worker) process."""
     from umkm.validation import validate_batch
 
-    out = {}
-    for sid, batch in _latest_batches(url, snapshot).items():
-        outcome = validate_batch(sid, snapshot, batch, url=url, alert=False)
-        out[sid] = {"status": outcome.status, "rows": outcome.rows_checked}
-    return out
+    started = time.perf_counter()
+    outcome = validate_batch(sid, snapshot, batch, url=url, alert=False)
+    return {
+        "status": outcome.status,
+        "rows": outcome.rows_checked,
+        "seconds": round(time.perf_counter() - started, 2),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def stage_validate(url: str, snapshot: str) -> dict:
+    """Every landed batch, `UMKM_BENCH_WORKERS` processes side by side (as Airflow runs the
+    `ingest_*` DAGs' validate tasks), largest first."""
+    from bench_ingest import source_order
+
+    batches = _latest_batches(url, snapshot)
+    order = [s for s in source_order() if s in batches]
+    workers = int(os.environ.get("UMKM_BENCH_WORKERS", "2"))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {s: pool.submit(validate_one, s, batches[s], url, snapshot) for s in order}
+        return {s: f.result() for s, f in futures.items()}
 
 
 def stage_publish(url: str, snapshot: str) -> dict:
