@@ -16,7 +16,7 @@ from tests.validation.fixtures import (
     registry_record,
 )
 from umkm.sources import get_source
-from umkm.validation import CriticalValidationError, validate_batch
+from umkm.validation import CriticalValidationError, suites, validate_batch
 from umkm.warehouse.db import connect
 
 GOOD = 40
@@ -225,3 +225,34 @@ def test_data_docs_hold_no_personal_data(wh, state_dir):
     for value in PII.values():
         assert value not in text
         assert value.replace("-", "") not in text
+
+
+def test_gx_scans_the_batch_once_per_row_check(wh):
+    """The suites' row checks (UnexpectedRowsCountExpectation) compute the count of failing
+    rows alone: GX's UnexpectedRowsExpectation would also fetch a sample of up to 200 of
+    them, a second scan of the batch per check (docs/VALIDATION.md)."""
+    import sqlalchemy
+
+    rows, expected = _marketplace_batch("tokopedia")
+    row_checks = [
+        e for e in suites.load_suite_document("tokopedia")["expectations"] if "rows_query" in str(e)
+    ]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "tokopedia__batch_" in statement:
+            statements.append(statement)
+
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", seen)
+    try:
+        with connect(wh, autocommit=True) as conn:
+            make_batch(conn, "tokopedia", SNAPSHOT, "tokopedia-scans", rows)
+        outcome = validate_batch("tokopedia", SNAPSHOT, "tokopedia-scans", url=wh, alert=False)
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", seen)
+    assert _failed(outcome) == expected  # the counts still find every failing check
+    counted = [s for s in statements if "unexpected_row_count" in s]
+    assert len(row_checks) == 12
+    assert len(counted) == len(row_checks)
+    # the sample fetch would select the row-check query's columns outside a count
+    assert not [s for s in statements if "feed_position" in s and s not in counted]

@@ -82,6 +82,8 @@ def file_context():
     """The committed file context (suites) with its results and Data Docs in the state dir."""
     import great_expectations as gx
 
+    import umkm.validation.gx_expectations  # noqa: F401 - stored results name its type
+
     state = str(settings.state_dir())
     if _FILE.get("state") != state:
         os.environ["UMKM_STATE_DIR"] = state  # substituted in great_expectations.yml
@@ -98,6 +100,8 @@ def _suite_from_file(context, source_id: str):
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
+
+    import umkm.validation.gx_expectations  # noqa: F401 - registers the suites' row checks
 
     doc = suites.load_suite_document(source_id)
     expectations = []

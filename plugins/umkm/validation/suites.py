@@ -540,8 +540,10 @@ def _expectation(source_id: str, check: Check):
             max_value={"$PARAMETER": check.params["max"]},
             **common,
         )
+    from umkm.validation.gx_expectations import UnexpectedRowsCountExpectation
+
     query = check.query or unexpected_rows_query(check.predicate)
-    return gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=query, **common)
+    return UnexpectedRowsCountExpectation(unexpected_rows_query=query, **common)
 
 
 def build_suite(source_id: str):
