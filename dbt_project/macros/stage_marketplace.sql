@@ -121,8 +121,8 @@ final as (
 select * from final
 {%- endmacro %}
 
-{#- Pre-hook of a staging view: resolve every distinct (city, province) spelling of the
-    source once with umkm_regency_code, which remembers it (typos included), so the view's
+{#- Pre-hook of a staging model: resolve every distinct (city, province) spelling of the
+    source once with umkm_regency_code, which remembers it (typos included), so the model's
     read-only, parallel-safe umkm_regency_code_lookup finds them all. Validation does the
     same on the way in; this makes dbt correct on its own. -#}
 {% macro remember_regencies(source_id, city_path, province_path) -%}
