@@ -147,3 +147,19 @@ def test_the_same_snapshot_twice_at_once_one_waits_then_same_result(wh, feed_ser
     server.page_delay_s = 0
     full_load(wh, "bukalapak")
     assert raw_rows(wh, "bukalapak", SNAPSHOT) == published
+
+
+def test_the_load_lock_ends_with_the_load_not_with_its_connection(wh):
+    """A publish right after a load must find the snapshot free: the load's lock is released
+    explicitly, not left to the server ending the session (asynchronous, slow under load)."""
+    from umkm.loading.extract import snapshot_lock
+    from umkm.warehouse.db import connect
+
+    with connect(wh, autocommit=True) as loader, connect(wh, autocommit=True) as other:
+        probe = "select pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
+        key = f"umkm-ingest:bukalapak:{SNAPSHOT}"
+        with snapshot_lock(loader, "bukalapak", SNAPSHOT), other.transaction():
+            assert other.execute(probe, (key,)).fetchone()[0] is False
+        # the loader's connection is still open: only an explicit unlock frees the key
+        with other.transaction():
+            assert other.execute(probe, (key,)).fetchone()[0] is True

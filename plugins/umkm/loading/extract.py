@@ -13,7 +13,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -114,7 +114,15 @@ def lag_window(source: Source) -> timedelta:
     return timedelta(minutes=float(minutes)) if minutes is not None else DEFAULT_LAG
 
 
-def _lock(db, source_id: str, snapshot: date) -> None:
+@contextlib.contextmanager
+def snapshot_lock(db, source_id: str, snapshot: date) -> Iterator[None]:
+    """Hold the load lock of a source and snapshot on `db` (a session advisory lock; publish
+    takes the same key per transaction) for the `with` block.
+
+    Released explicitly at the end: left to the connection's close, the lock outlives the
+    load by as long as the server takes to end the session, and a publish right after the
+    load could find it still held (seen under load as "a load of this snapshot is running").
+    """
     key = f"umkm-ingest:{source_id}:{snapshot}"
     got = db.execute("select pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()
     if not got[0]:
@@ -125,6 +133,11 @@ def _lock(db, source_id: str, snapshot: date) -> None:
             "another load of this source and snapshot is running",
             "wait for it to finish (see audit.loads), then run again",
         )
+    try:
+        yield
+    finally:
+        with contextlib.suppress(psycopg.Error):  # a broken session has released it already
+            db.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
 
 def _incremental_since(db, source: Source, snapshot: date) -> datetime | None:
@@ -174,8 +187,7 @@ def extract_load(
         )
         mode = "full"
 
-    with connect(url or warehouse_url(), autocommit=True) as db:
-        _lock(db, source_id, snap)
+    with connect(url or warehouse_url(), autocommit=True) as db, snapshot_lock(db, source_id, snap):
         checkpoint = audit.get_checkpoint(db, source_id, snap)
         resume = _resumable(db, source, snap, checkpoint, mode)
         if resume is not None and resume.done:
