@@ -6,7 +6,7 @@
 
       licence (NIB) same +14 / different -10      national ID (NIK) same +14 / different -10
       phone same +10 / different -1               email same +10
-      owner name same +7 / different -1
+      owner name same +7 / different -1 (0 when the email is the same: not independent)
       business name: equal +6, trigram similarity >= 0.8 +4, >= 0.6 +2, >= 0.4 0, else -6
       region same +2 / different -5              commodity same +1 / different -2
 
@@ -69,6 +69,10 @@ end
     end
     + case when {{ a }}.email_hash = {{ b }}.email_hash then 10 else 0 end
     + case
+        -- the e-mail is not independent evidence of the owner: addresses are made from the
+        -- owner's name (budi.santoso17@...), so a shared address already says "same owner
+        -- name"; counted twice, two businesses of namesakes linked on e-mail + owner alone
+        when {{ a }}.email_hash = {{ b }}.email_hash then 0
         when {{ a }}.owner_hash = {{ b }}.owner_hash then 7
         when {{ a }}.owner_hash <> {{ b }}.owner_hash then -1
         else 0
