@@ -233,9 +233,13 @@ def test_gx_scans_the_batch_once_per_row_check(wh):
     them, a second scan of the batch per check (docs/VALIDATION.md)."""
     import sqlalchemy
 
+    from umkm.validation.gx_expectations import EXPECTATION_TYPE
+
     rows, expected = _marketplace_batch("tokopedia")
     row_checks = [
-        e for e in suites.load_suite_document("tokopedia")["expectations"] if "rows_query" in str(e)
+        e
+        for e in suites.load_suite_document("tokopedia")["expectations"]
+        if e["type"] == EXPECTATION_TYPE
     ]
     statements: list[str] = []
 

@@ -78,17 +78,6 @@ blocks as (
     having count(*) >= 2
 ),
 
-identifier_pairs as (
-    select
-        blocks.rids[i] as rid_a,
-        blocks.rids[j] as rid_b,
-        blocks.block_bit
-    from blocks
-    cross join lateral generate_series(1, cardinality(blocks.rids) - 1) as i
-    cross join lateral generate_series(i + 1, cardinality(blocks.rids)) as j
-    where cardinality(blocks.rids) <= {{ cap }}
-),
-
 -- the records of the oversized identifier blocks (few), with their names
 oversized as (
     select
@@ -113,14 +102,29 @@ name_blocks as (
     having count(*) between 2 and {{ cap }}
 ),
 
-name_pairs as (
+-- every block small enough to pair all its records: identifier blocks up to the cap, and
+-- the name blocks that split the larger ones
+small_blocks as (
     select
-        name_blocks.rids[i] as rid_a,
-        name_blocks.rids[j] as rid_b,
-        {{ name_bit }} as block_bit
+        block_bit,
+        rids
+    from blocks
+    where cardinality(rids) <= {{ cap }}
+    union all
+    select
+        {{ name_bit }} as block_bit,
+        rids
     from name_blocks
-    cross join lateral generate_series(1, cardinality(name_blocks.rids) - 1) as i
-    cross join lateral generate_series(i + 1, cardinality(name_blocks.rids)) as j
+),
+
+block_pairs as (
+    select
+        small_blocks.rids[i] as rid_a,
+        small_blocks.rids[j] as rid_b,
+        small_blocks.block_bit
+    from small_blocks
+    cross join lateral generate_series(1, cardinality(small_blocks.rids) - 1) as i
+    cross join lateral generate_series(i + 1, cardinality(small_blocks.rids)) as j
 ),
 
 sorted as (
@@ -158,9 +162,7 @@ neighbour_pairs as (
 ),
 
 all_pairs as (
-    select * from identifier_pairs
-    union all
-    select * from name_pairs
+    select * from block_pairs
     union all
     select * from neighbour_pairs
 ),
