@@ -79,7 +79,7 @@ block_keys as (
             select
                 rid,
                 {{ 2 ** loop.index0 }} as block_bit,
-                hashtextextended({{ key }}, {{ 2 ** loop.index0 }}) as block_key
+                hashtextextended(({{ key }})::text, {{ 2 ** loop.index0 }}) as block_key
             from records
             where {{ present }}
         {%- endif %}
