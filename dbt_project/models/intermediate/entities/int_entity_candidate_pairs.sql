@@ -4,13 +4,14 @@
     (name +6, region +2, commodity +1), below er_accept_score: only a pair sharing a phone,
     email, licence, national ID or owner (within a regency) can link. So the blocks are
     those identifiers, and the names refine them:
-    - identifier blocks: same phone hash, licence, national-ID hash; same email hash or
-      owner hash within a regency together with a word of the name (3+ letters; every
-      word of a name without one). An email or an owner alone scores 10 or 7, so such a
-      pair links only with a similar name, and similar names share a word: at scale 1.0
-      these two blocks alone made 84 % of the pairs and 557,563 links; with a shared word
-      they make a fifth of the pairs and find every one of those links
-      (docs/PERFORMANCE.md). Every pair of a block of at most er_max_block_size records;
+    - identifier blocks: same phone key, licence, national-ID key; same email key or
+      owner key within a regency together with the first or the last word of the name
+      (either word of one against either of the other). An email or an owner alone scores
+      10 or 7, so such a pair links only with a similar name, and similar names share an
+      end word: at scale 1.0 the e-mail and owner blocks alone made 84 % of 46.4M pairs;
+      split by the end words they leave 4.7M pairs in all, and of the 690,268 links that
+      only these blocks find, 76 are lost (typos at both ends or words reordered;
+      docs/PERFORMANCE.md). Every pair of a block of at most er_max_block_size records;
     - a larger identifier block is a shared value (a reseller's phone, a placeholder, a
       common owner name) and is split by name within regency: every pair of records with
       the same normalised name and regency in it (name_regency), and a sorted
@@ -26,15 +27,17 @@
 ) }}
 {%- set cap = er_setting('er_max_block_size') | int -%}
 {%- set window = er_setting('er_window') | int -%}
-{#- (block name, key, when a record has one, split by the words of the name); bit i of
-    block_bits is block i, the name refinements take the two bits after the identifier
-    blocks -#}
+{#- (block name, 64-bit key, when a record has one, split by the name's first and last
+    words); bit i of block_bits is block i, the name refinements take the two bits after
+    the identifier blocks. The keys are integers already (macro er_match_key) or one hash
+    of a short text: no text is built per record (concatenating the keys as text cost half
+    the time of this model at scale 1.0) -#}
 {%- set identifier_blocks = [
     ('phone', 'phone_hash', 'phone_hash is not null', false),
     ('email', 'email_hash', 'email_hash is not null', true),
-    ('licence', 'licence', 'licence is not null', false),
+    ('licence', 'hashtextextended(licence, 0)', 'licence is not null', false),
     ('national_id', 'nik_hash', 'nik_hash is not null', false),
-    ('owner_regency', "owner_hash || '|' || match_region",
+    ('owner_regency', 'hashtextextended(match_region, owner_hash)',
         'owner_hash is not null and match_region is not null', true),
 ] -%}
 {%- set block_names = identifier_blocks | map(attribute=0) | list
@@ -58,28 +61,32 @@ records as (
 ),
 
 -- Each block is one bit, so a pair found by several blocks is grouped on two integers
--- with bit_or, and the block values are compared as 64-bit hashes (short sort keys). Two
--- different values hashing alike (odds about 1e-7 at scale 1.0) only add a candidate
--- pair, which the scoring in int_entity_links judges on the values themselves.
+-- with bit_or, and the block values are compared as 64-bit keys (short sort keys). Two
+-- different values keyed alike (odds about 1e-6 at scale 1.0) only add a candidate pair,
+-- which the scoring in int_entity_links judges on all the fields. A word block's key is
+-- the hash of the word seeded with the identifier's key.
 block_keys as (
     {%- for name, key, present, by_word in identifier_blocks %}
         {%- if by_word %}
             select
                 records.rid,
                 {{ 2 ** loop.index0 }} as block_bit,
-                hashtextextended(
-                    {{ key }} || '|' || words.word, {{ 2 ** loop.index0 }}
-                ) as block_key
+                hashtextextended(words.word, {{ key }}) as block_key
             from records
-            cross join lateral string_to_table(records.name_norm, ' ') as words (word)
+            cross join
+                lateral (
+                    values
+                    (substring(records.name_norm from '^[^ ]+')),
+                    (nullif(substring(records.name_norm from '[^ ]+$'), records.name_norm))
+                ) as words (word)
             where
                 {{ present }}
-                and (length(words.word) >= 3 or records.name_norm !~ '[^ ]{3}')
+                and words.word is not null
         {%- else %}
             select
                 rid,
                 {{ 2 ** loop.index0 }} as block_bit,
-                hashtextextended(({{ key }})::text, {{ 2 ** loop.index0 }}) as block_key
+                {{ key }} as block_key
             from records
             where {{ present }}
         {%- endif %}
