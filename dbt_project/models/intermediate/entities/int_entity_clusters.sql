@@ -115,18 +115,12 @@ oversized_strong_links as (
 
 labels as (
     select
-        rid_a as rid,
-        rid_a as comp_rid,
+        ends.rid,
+        links_by_kind.rid_a as comp_rid,
         false as split_by_guard
     from links_by_kind
-    where is_lone
-    union all
-    select
-        rid_b as rid,
-        rid_a as comp_rid,
-        false as split_by_guard
-    from links_by_kind
-    where is_lone
+    cross join lateral (values (links_by_kind.rid_a), (links_by_kind.rid_b)) as ends (rid)
+    where links_by_kind.is_lone
     union all
     select
         cc.rid,
