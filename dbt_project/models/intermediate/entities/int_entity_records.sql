@@ -1,7 +1,7 @@
 {#- One row per record identity (source, record id) over all snapshots, with the attributes
     of its latest snapshot and the date it was first seen. The keyed hashes become 64-bit
-    matching keys (macro er_match_key): a third of the width, and the joins of entity
-    resolution over millions of pairs compare integers. `rid` orders records by first
+    matching keys (macro er_match_key): 8 bytes each instead of 64 hex characters, and the
+    joins of entity resolution over millions of pairs compare integers. `rid` orders records by first
     seen, then source and id: the smallest rid of a cluster is its earliest record, which
     names the entity (stable across snapshots). -#}
 {{ config(post_hook=[
