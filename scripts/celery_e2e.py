@@ -91,6 +91,7 @@ sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "tests")]
 
 from umkm.sim.handle import SimulatorHandle  # noqa: E402
 from umkm.sim.handle import start_simulator as start_sim  # noqa: E402
+from umkm.warehouse.bootstrap import create_database_sql  # noqa: E402
 
 SNAPSHOT = "2017-11-15"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -362,7 +363,7 @@ def pg(url: str):
 def create_database(name: str) -> None:
     with pg(PG_ADMIN) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
+        conn.execute(create_database_sql(name))
 
 
 def drop_database(name: str) -> None:

@@ -29,6 +29,25 @@ def test_schemas_extensions_and_tables(warehouse):
     assert {"audit.loads", "audit.checkpoints", "audit.schema_migrations"} <= tables
 
 
+def test_warehouse_databases_sort_text_by_bytes(warehouse):
+    """ensure_database creates warehouses under collation C (fast text sorts), keeping the
+    server's character classes: lower() still folds non-ASCII letters."""
+    with connect(warehouse) as conn:
+        collate, ctype = conn.execute(
+            "select datcollate, datctype from pg_database where datname = current_database()"
+        ).fetchone()
+        assert collate == "C"
+        assert ctype == "C.UTF-8"  # the server's default, on both test servers
+        assert conn.execute("select lower('\u00c9')").fetchone()[0] == "\u00e9"
+        ordered = [
+            r[0]
+            for r in conn.execute(
+                "select w from (values ('b'), ('B'), ('\u00e9'), ('a')) as v (w) order by w"
+            )
+        ]
+    assert ordered == ["B", "a", "b", "\u00e9"]
+
+
 def test_bootstrap_is_idempotent(warehouse):
     with connect(warehouse) as conn:
         assert bootstrap(conn) == []

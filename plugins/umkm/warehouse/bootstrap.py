@@ -114,6 +114,17 @@ def bootstrap(conn) -> list[str]:
     return applied_now
 
 
+def create_database_sql(dbname: str) -> str:
+    """`create database` for a warehouse: byte-order text sorting (collation C).
+
+    The server's default (here C.UTF-8 under libc) compares text with strcoll and without
+    abbreviated keys: sorting the 9M entity ids at scale 1.0 took 21.4 s against 9.9 s under
+    C. For UTF-8 both orders are code-point order, so no result changes; only the collation
+    is set, the character classes (lower(), regular expressions) stay the server's.
+    """
+    return f"create database \"{dbname}\" template template0 lc_collate 'C'"
+
+
 def ensure_database(admin_url: str, dbname: str) -> None:
     """Create database `dbname` on the server of `admin_url` if it does not exist."""
     import psycopg
@@ -121,4 +132,4 @@ def ensure_database(admin_url: str, dbname: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone()
         if not exists:
-            conn.execute(f'create database "{dbname}"')
+            conn.execute(create_database_sql(dbname))

@@ -177,6 +177,7 @@ def _initdb() -> None:
             "--auth=trust",
             "--encoding=UTF8",
             "--locale=C.UTF-8",
+            "--lc-collate=C",  # byte-order text sorts: see bootstrap.create_database_sql
             "-U",
             SUPERUSER,
         ],
@@ -188,14 +189,9 @@ def _initdb() -> None:
 
 
 def _create_database() -> None:
-    import psycopg
+    from umkm.warehouse.bootstrap import ensure_database
 
-    with psycopg.connect(url("postgres"), autocommit=True) as conn:
-        exists = conn.execute(
-            "select 1 from pg_database where datname = %s", (DATABASE,)
-        ).fetchone()
-        if not exists:
-            conn.execute(f'create database "{DATABASE}"')
+    ensure_database(url("postgres"), DATABASE)
 
 
 def start(timeout: float = 60.0) -> EmbeddedStatus:
