@@ -1,5 +1,6 @@
-{#- fct_umkm_entity_snapshots and the bridge compute the same sets twice (the bridge stays
-    self-contained for its unit test): B, U, A and A-in-registry must agree per snapshot. -#}
+{#- The bridge's running totals after steps 5, 6, 7 and 8 are the sizes of B, U, A and
+    A-in-registry: they must equal the counts of those sets in fct_umkm_entity_snapshots,
+    which the bridge sums, per snapshot (the steps' arithmetic checked against the sets). -#}
 
 with
 

@@ -149,7 +149,8 @@ final as (
         records.record_id,
         coalesce(named.comp_rid, records.rid) as entity_rid,
         coalesce(named.entity_id, records.source_id || ':' || records.record_id) as entity_id,
-        coalesce(named.split_by_guard, false) as split_by_guard
+        coalesce(named.split_by_guard, false) as split_by_guard,
+        named.rid is not null as is_linked
     from records
     left join named on records.rid = named.rid
 )

@@ -1,6 +1,7 @@
 {#- One row per snapshot and business (entity) seen on any list at that snapshot, with the
-    sets of the bridge it belongs to (docs/BRIDGE.md) and the lists that saw it. The counts
-    and population marts read it; a singular test ties its sets to the bridge. -#}
+    sets of the bridge it belongs to (docs/BRIDGE.md), the lists that saw it and how many of
+    its records each list holds. The bridge, the counts and the population marts read it:
+    records are joined to their business once, here. -#}
 {%- set min_products = var('large_enterprise_min_products', 10000) -%}
 
 with
@@ -81,17 +82,14 @@ per_entity as (
             ),
             false
         ) as has_many_products,
-        coalesce(
-            bool_or(is_registry_active) filter (where source_kind = 'registry'), false
-        ) as is_in_registry,
-        coalesce(
-            bool_or(true) filter (
-                where
-                source_kind = 'ministry_list'
-                and training_year between 2017 and extract(year from snapshot)
-            ),
-            false
-        ) as is_in_esmart
+        count(*) filter (
+            where source_kind = 'registry' and is_registry_active
+        ) as active_registry_records,
+        count(*) filter (
+            where
+            source_kind = 'ministry_list'
+            and training_year between 2017 and extract(year from snapshot)
+        ) as esmart_records
     from resolved
     group by snapshot, entity_id
 ),
@@ -107,8 +105,10 @@ flagged as (
         has_brand_store,
         has_brand_store or has_many_products as is_large_enterprise,
         counted_accounts > 0 as is_on_marketplace,
-        is_in_registry,
-        is_in_esmart
+        active_registry_records > 0 as is_in_registry,
+        esmart_records > 0 as is_in_esmart,
+        active_registry_records,
+        esmart_records
     from per_entity
 ),
 
@@ -138,7 +138,9 @@ final as (
                 or is_in_registry
                 or is_in_esmart
             )
-        ) as is_online_umkm
+        ) as is_online_umkm,
+        active_registry_records,
+        esmart_records
     from flagged
 )
 

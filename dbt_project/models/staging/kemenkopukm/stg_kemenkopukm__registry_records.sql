@@ -4,7 +4,9 @@ source as (
     select
         snapshot,
         record_id,
-        record
+        record,
+        -- cleaned once for both the matching name and the legal form
+        public.umkm_clean_name(record ->> 'nama_usaha') as name_clean
     from {{ source('kemenkopukm', 'kemenkopukm') }}
 ),
 
@@ -16,8 +18,8 @@ final as (
         'kemenkopukm'::text as source_id,
         source.record_id,
         source.record ->> 'nama_usaha' as shop_name,
-        public.umkm_normalise_name(source.record ->> 'nama_usaha') as name_norm,
-        public.umkm_legal_form(source.record ->> 'nama_usaha') as legal_form,
+        public.umkm_name_from_clean(source.name_clean) as name_norm,
+        public.umkm_legal_form_from_clean(source.name_clean) as legal_form,
         {{ pii_hash(phone_for_hash("source.record ->> 'no_hp'"), 'phone') }} as phone_hash,
         {{ pii_hash(email_for_hash("source.record ->> 'email'"), 'email') }} as email_hash,
         {{ pii_hash(person_for_hash("source.record ->> 'nama_pemilik'"), 'person') }}

@@ -6,7 +6,9 @@ source as (
     select
         snapshot,
         record_id,
-        record
+        record,
+        -- cleaned once for both the matching name and the legal form
+        public.umkm_clean_name(record ->> 'Nama IKM') as name_clean
     from {{ source('kemenperin', 'kemenperin') }}
 ),
 
@@ -22,8 +24,8 @@ final as (
         'kemenperin'::text as source_id,
         source.record_id,
         source.record ->> 'Nama IKM' as shop_name,
-        public.umkm_normalise_name(source.record ->> 'Nama IKM') as name_norm,
-        public.umkm_legal_form(source.record ->> 'Nama IKM') as legal_form,
+        public.umkm_name_from_clean(source.name_clean) as name_norm,
+        public.umkm_legal_form_from_clean(source.name_clean) as legal_form,
         {{ pii_hash(phone_for_hash("source.record ->> 'No. Telp'"), 'phone') }} as phone_hash,
         {{ pii_hash(person_for_hash("source.record ->> 'Nama Pemilik'"), 'person') }}
             as owner_hash,
