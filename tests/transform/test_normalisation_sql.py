@@ -184,3 +184,66 @@ def test_try_date(db, value, fmt, expected):
             + f", '{fmt}')::text"
         ).fetchone()[0]
     assert got == literal == expected
+
+
+def test_date_fast_paths_agree_with_the_old_parser(db):
+    """V050 (PostgreSQL 16+): the exception-free parsers give what the old ones gave, on
+    every day 00-32 of every month 00-13 of five years, both formats, with stray spaces,
+    short fields and the other format's shape; and timestamps, valid or not."""
+    with connect(db) as conn:
+        if conn.execute("select current_setting('server_version_num')::int").fetchone()[0] < 160000:
+            pytest.skip("PostgreSQL 15 keeps the parsers of V020")
+        conn.execute(
+            """
+            create or replace function pg_temp.old_try_timestamptz(value text)
+            returns timestamptz language plpgsql stable as $$
+            begin
+                if value is null or btrim(value) = '' then return null; end if;
+                return value::timestamptz;
+            exception when others then return null;
+            end $$
+            """
+        )
+        differing = conn.execute(
+            """
+            with parts as (
+                select lpad(d::text, 2, '0') as dd, lpad(m::text, 2, '0') as mm, y
+                from generate_series(0, 32) as d, generate_series(0, 13) as m,
+                    unnest(array['0000', '1999', '2016', '2017', '2100']) as y
+            ),
+            strings as (
+                select dd || '/' || mm || '/' || y as v from parts
+                union all select y || '-' || mm || '-' || dd from parts
+                union all select ' ' || dd || '/' || mm || '/' || y || ' ' from parts
+                union all select ltrim(dd, '0') || '/' || mm || '/' || y from parts
+                union all select y || '-' || ltrim(mm, '0') || '-' || dd from parts
+                union all select unnest(array['', ' ', null, 'x', '2017-11-15T10:00:00+07:00',
+                    '15.11.2017', '2017/11/15', '15/11/17', '2017-11-155'])
+            ),
+            checked as (
+                select v, f from strings, unnest(array['DD/MM/YYYY', 'YYYY-MM-DD']) as f
+            )
+            select v, f from checked
+            where public.umkm_try_date(v, f) is distinct from public.umkm_try_date_any(v, f)
+            """
+        ).fetchall()
+        timestamps = [
+            "2017-11-15T10:00:00+07:00",
+            "2017-11-15 10:00:00",
+            "2017-02-30T10:00:00Z",
+            "2017-11-15T25:00:00Z",
+            " 2017-11-15T10:00:00Z ",
+            "2017-11-15",
+            "15/11/2017",
+            "yesterday",
+            "",
+            "not a date",
+            None,
+        ]
+        for value in timestamps:
+            new, old = conn.execute(
+                "select public.umkm_try_timestamptz(%s), pg_temp.old_try_timestamptz(%s)",
+                (value, value),
+            ).fetchone()
+            assert new == old, value
+    assert differing == []
