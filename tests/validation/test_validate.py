@@ -260,3 +260,38 @@ def test_gx_scans_the_batch_once_per_row_check(wh):
     assert len(counted) == len(row_checks)
     # the sample fetch would select the row-check query's columns outside a count
     assert not [s for s in statements if "feed_position" in s and s not in counted]
+
+
+def test_quarantine_evaluates_only_the_checks_gx_found_failing(wh):
+    """The quarantine pass re-evaluates only the row checks GX counted failing rows for:
+    with one bad name and one duplicate, exactly those two rows leave the batch; the
+    evaluation restricted to other checks finds nothing, and to no check reads nothing."""
+    from psycopg import sql
+
+    from umkm.validation.quarantine import quarantine_rows
+
+    source = get_source("tokopedia")
+    f = source.fields
+    rows = [(merchant("tokopedia", i)[f["id"]], merchant("tokopedia", i)) for i in range(10)]
+    blank = merchant("tokopedia", 500)
+    blank[f["shop_name"]] = " "
+    rows.append((blank[f["id"]], blank))
+    rows.append((rows[0][0], copy.deepcopy(rows[0][1])))
+    with connect(wh, autocommit=True) as conn:
+        make_batch(conn, "tokopedia", SNAPSHOT, "tokopedia-few", rows)
+        target = sql.Identifier("raw", f"tokopedia__batch_{SNAPSHOT:%Y%m%d}")
+        others = {"phone_valid", "region_resolves", "tier_allowed"}
+        assert quarantine_rows(conn, "tokopedia", target, move=False, only=others).rows_failing == 0
+        assert quarantine_rows(conn, "tokopedia", target, move=False, only=set()).rows_failing == 0
+        outcome = validate_batch("tokopedia", SNAPSHOT, "tokopedia-few", url=wh, alert=False)
+        assert _failed(outcome) == {"name_not_empty", "record_id_unique"}
+        assert outcome.rows_quarantined == 2
+        assert _batch_count(conn, "tokopedia") == 10
+        reasons = dict(
+            conn.execute(
+                "select expectation, count(*) from quarantine.tokopedia where batch_id = %s "
+                "group by 1",
+                ("tokopedia-few",),
+            ).fetchall()
+        )
+    assert reasons == {"name_not_empty": 1, "record_id_unique": 1}

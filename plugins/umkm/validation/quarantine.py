@@ -53,25 +53,42 @@ def _reason_sql(checks: list[suites.Check], names: str) -> str:
     return f"array_to_string(array(select case n {cases} end from unnest({names}) as n), '; ')"
 
 
-def find_bad_rows(conn, source_id: str, target: sql.Composable, where: sql.Composable) -> int:
+def find_bad_rows(
+    conn,
+    source_id: str,
+    target: sql.Composable,
+    where: sql.Composable,
+    only: set[str] | None = None,
+) -> int:
     """Create the temporary table of failing rows of `target`; returns how many there are.
 
+    `only`: the names of the row checks to evaluate (None: all of them). The runner passes
+    the checks Great Expectations found failing on the same rows a moment before, so a
+    check no row fails costs no second scan; the duplicate numbering (a sort by record id)
+    runs only when the duplicates check is among them.
     Runs inside the caller's transaction; the table is dropped at commit.
     """
-    checks = [c for c in suites.checks_for(source_id) if c.quarantines]
-    failed = _failed_array(checks)
+    checks = [
+        c
+        for c in suites.checks_for(source_id)
+        if c.quarantines and (only is None or c.name in only)
+    ]
     conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(_BAD_TABLE)))
+    if any(c.kind == "duplicates" for c in checks):
+        copy_no = sql.SQL("row_number() over (partition by x.record_id order by x.feed_position)")
+    else:
+        copy_no = sql.SQL("1::bigint")
     conn.execute(
         sql.SQL(
             "create temporary table {bad} on commit drop as "
             "select q.* from (select t.ref, t.snapshot, t.batch_id, t.record_id, "
             "t.feed_position, t.record, {failed} as failed from ("
-            "select x.ctid as ref, x.*, row_number() over "
-            "(partition by x.record_id order by x.feed_position) as copy_no "
+            "select x.ctid as ref, x.*, {copy_no} as copy_no "
             "from {target} as x {where}) as t) as q where cardinality(q.failed) > 0"
         ).format(
             bad=sql.Identifier(_BAD_TABLE),
-            failed=sql.SQL(failed),
+            failed=sql.SQL(_failed_array(checks) if checks else "array[]::text[]"),
+            copy_no=copy_no,
             target=target,
             where=where,
         )
@@ -122,10 +139,17 @@ def quarantine_rows(
     where: sql.Composable | None = None,
     *,
     move: bool = True,
+    only: set[str] | None = None,
 ) -> QuarantineResult:
-    """Find the rows of `target` failing row-level checks and (if `move`) quarantine them."""
+    """Find the rows of `target` failing row-level checks and (if `move`) quarantine them.
+
+    `only`: evaluate just these row checks (see find_bad_rows); an empty set finds nothing
+    without reading the table.
+    """
+    if only is not None and not only:
+        return QuarantineResult(0, 0, {})
     with conn.transaction():
-        failing = find_bad_rows(conn, source_id, target, where or sql.SQL(""))
+        failing = find_bad_rows(conn, source_id, target, where or sql.SQL(""), only)
         by_expectation = counts_by_expectation(conn) if failing else {}
         moved = move_bad_rows(conn, source_id, target) if (move and failing) else 0
     return QuarantineResult(failing, moved, by_expectation)

@@ -286,7 +286,16 @@ def validate_batch(
         gx_seconds = (datetime.now(UTC) - started).total_seconds()
         results = _results_from_gx(gx_result, checks, params, volume_note)
 
-        moved = quarantine_rows(conn, source_id, target, where, move=quarantine)
+        # The row checks GX found failing (or could not count): only those are evaluated
+        # again to select the rows, over the same rows, unchanged since.
+        failing_checks = {
+            r["name"]
+            for r in results
+            if r["name"] in checks and checks[r["name"]].quarantines and r["unexpected_count"] != 0
+        }
+        moved = quarantine_rows(
+            conn, source_id, target, where, move=quarantine, only=failing_checks
+        )
         rate = moved.rows_failing / rows_checked if rows_checked else 0.0
         limit = max_quarantine_rate()
         results.append(
