@@ -11,8 +11,10 @@
 
 with
 
+-- the union int_records_unioned stores, read from staging (macro staged_records): this
+-- model need not wait for that table and its tests
 records as (
-    select * from {{ ref('int_records_unioned') }}
+    {{ staged_records() }}
 ),
 
 regencies as (

@@ -22,13 +22,15 @@ records as (
     from {{ ref('int_records_unioned') }}
 ),
 
+-- a record's business, straight from the clusters (one row per record identity, as
+-- map_record_to_entity reads them): this model need not wait for the map and its tests,
+-- and the marts built on it start while the map is still being built
 entity_map as (
     select
-        snapshot,
         source_id,
         record_id,
         entity_id
-    from {{ ref('map_record_to_entity') }}
+    from {{ ref('int_entity_clusters') }}
 ),
 
 resolved as (
@@ -46,8 +48,7 @@ resolved as (
     from records
     left join entity_map
         on
-            records.snapshot = entity_map.snapshot
-            and records.source_id = entity_map.source_id
+            records.source_id = entity_map.source_id
             and records.record_id = entity_map.record_id
 ),
 

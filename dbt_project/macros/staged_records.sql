@@ -1,0 +1,131 @@
+{#- The staged records of every marketplace, the registry and the e-Smart list, in one shape
+    (a select statement): int_records_unioned stores it; int_entity_records reads it too, so
+    entity resolution starts when staging ends instead of after the union is stored and
+    tested (39 s at scale 1.0 on the serial path). -#}
+{% macro staged_records() -%}
+{%- set marketplaces = ['tokopedia', 'lazada', 'shopee', 'bukalapak', 'blibli', 'blanja',
+                        'mataharimall'] -%}
+with
+
+{% for sid in marketplaces -%}
+    {{ sid }} as (
+        select * from {{ ref('stg_' ~ sid ~ '__merchants') }}
+    ),
+
+{% endfor -%}
+
+registry as (
+    select * from {{ ref('stg_kemenkopukm__registry_records') }}
+),
+
+esmart as (
+    select * from {{ ref('stg_kemenperin__participants') }}
+),
+
+marketplace_records as (
+    {% for sid in marketplaces -%}
+        select
+            snapshot,
+            source_id,
+            record_id,
+            'marketplace'::text as source_kind,
+            source_id as platform,
+            shop_name,
+            name_norm,
+            legal_form,
+            phone_hash,
+            email_hash,
+            owner_hash,
+            null::text as nik_hash,
+            licence,
+            regency_code,
+            province_code,
+            commodity,
+            null::text as business_scale,
+            is_brand_store,
+            is_closed,
+            (not is_brand_store and not is_closed) as is_counted,
+            product_count,
+            opened_on,
+            last_active_on,
+            is_dormant,
+            null::boolean as is_registry_active,
+            null::integer as training_year
+        from {{ sid }}
+        {% if not loop.last %}union all
+        {% endif -%}
+    {%- endfor %}
+),
+
+registry_records as (
+    select
+        snapshot,
+        source_id,
+        record_id,
+        'registry'::text as source_kind,
+        null::text as platform,
+        shop_name,
+        name_norm,
+        legal_form,
+        phone_hash,
+        email_hash,
+        owner_hash,
+        nik_hash,
+        licence,
+        regency_code,
+        province_code,
+        null::text as commodity,
+        business_scale,
+        false as is_brand_store,
+        false as is_closed,
+        false as is_counted,
+        null::bigint as product_count,
+        registered_on as opened_on,
+        null::date as last_active_on,
+        false as is_dormant,
+        is_active as is_registry_active,
+        null::integer as training_year
+    from registry
+),
+
+esmart_records as (
+    select
+        snapshot,
+        source_id,
+        record_id,
+        'ministry_list'::text as source_kind,
+        null::text as platform,
+        shop_name,
+        name_norm,
+        legal_form,
+        phone_hash,
+        null::text as email_hash,
+        owner_hash,
+        null::text as nik_hash,
+        null::text as licence,
+        regency_code,
+        province_code,
+        commodity,
+        null::text as business_scale,
+        false as is_brand_store,
+        false as is_closed,
+        false as is_counted,
+        null::bigint as product_count,
+        null::date as opened_on,
+        null::date as last_active_on,
+        false as is_dormant,
+        null::boolean as is_registry_active,
+        training_year
+    from esmart
+),
+
+final as (
+    select * from marketplace_records
+    union all
+    select * from registry_records
+    union all
+    select * from esmart_records
+)
+
+select * from final
+{%- endmacro %}
