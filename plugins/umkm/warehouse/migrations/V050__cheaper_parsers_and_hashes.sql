@@ -33,28 +33,8 @@ begin
         $fn$
     $sql$;
 
-    execute $sql$
-        create or replace function public.umkm_try_date_any(value text, format text)
-        returns date
-        language plpgsql immutable parallel unsafe
-        as $fn$
-        declare
-            parsed date;
-        begin
-            if value is null or btrim(value) = '' then
-                return null;
-            end if;
-            parsed := to_date(btrim(value), format);
-            -- to_date is lenient (31/02 rolls over on some versions): insist on a round trip
-            if to_char(parsed, format) <> btrim(value) then
-                return null;
-            end if;
-            return parsed;
-        exception when others then
-            return null;
-        end
-        $fn$
-    $sql$;
+    -- the old parser (V020, parallel unsafe since V021) keeps serving other formats
+    alter function public.umkm_try_date(text, text) rename to umkm_try_date_any;
 
     execute $sql$
         create or replace function public.umkm_try_date(value text, format text)
