@@ -29,6 +29,25 @@
 {{- var(name, defaults[name]) -}}
 {%- endmacro %}
 
+{#- Session settings of an entity-resolution model, set before it runs and reset after:
+    work_mem (er_work_mem), then `settings` in order (name -> value as SQL), e.g.
+    `{{ config(**er_session_hooks({'enable_nestloop': 'off'})) }}`. -#}
+{% macro er_session_hooks(settings={}) -%}
+{%- set pre = ["set work_mem = '" ~ er_setting('er_work_mem') ~ "'"] -%}
+{%- set post = ["reset work_mem"] -%}
+{%- for name, value in settings.items() -%}
+    {%- do pre.append("set " ~ name ~ " = " ~ value) -%}
+    {%- do post.append("reset " ~ name) -%}
+{%- endfor -%}
+{{- return({'pre_hook': pre, 'post_hook': post}) -}}
+{%- endmacro %}
+
+{#- Parallel workers at zero setup and tuple costs (PostgreSQL's defaults kept these plans
+    serial while the second core idles during entity resolution). -#}
+{% macro er_parallel_settings() -%}
+{{- return({'parallel_setup_cost': '0', 'parallel_tuple_cost': '0'}) -}}
+{%- endmacro %}
+
 {#- A keyed hash (64 hex digits) as a 64-bit matching key: its first 16 hex digits. Two
     different values share a key with odds of about 2e-6 among 9 million records (birthday
     bound), and a shared key only adds evidence to a pair the other fields still judge. -#}

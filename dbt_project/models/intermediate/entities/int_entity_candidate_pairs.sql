@@ -27,14 +27,7 @@
     sorts in two workers and merges (Gather Merge): 106.1 s against 136.7 s for the model
     (scale 1.0, measured back to back). `records` is not materialized so each block reads
     the table itself: a CTE scan cannot run in a worker. -#}
-{{ config(
-    pre_hook=[
-        "set work_mem = '{{ er_setting(\"er_work_mem\") }}'",
-        "set parallel_setup_cost = 0",
-        "set parallel_tuple_cost = 0",
-    ],
-    post_hook=["reset work_mem", "reset parallel_setup_cost", "reset parallel_tuple_cost"],
-) }}
+{{ config(**er_session_hooks(er_parallel_settings())) }}
 {%- set cap = er_setting('er_max_block_size') | int -%}
 {%- set window = er_setting('er_window') | int -%}
 {#- (block name, 64-bit key, when a record has one, split by the name's first and last

@@ -3,20 +3,9 @@
     1.0 instead of about a minute); every join here is large, hash joins suit them all.
     Parallel workers at zero setup and tuple costs, as in the candidate pairs: 62.9 s
     against 66.4 s at scale 1.0, the same clusters. -#}
-{{ config(
-    pre_hook=[
-        "set work_mem = '{{ er_setting(\"er_work_mem\") }}'",
-        "set enable_nestloop = off",
-        "set parallel_setup_cost = 0",
-        "set parallel_tuple_cost = 0",
-    ],
-    post_hook=[
-        "reset work_mem",
-        "reset enable_nestloop",
-        "reset parallel_setup_cost",
-        "reset parallel_tuple_cost",
-    ],
-) }}
+{%- set session = {'enable_nestloop': 'off'} -%}
+{%- do session.update(er_parallel_settings()) -%}
+{{ config(**er_session_hooks(session)) }}
 {#- Clustering: connected components of the links (transitive closure), with a guard
     against chains: a component larger than er_max_cluster_size records is clustered again
     with its strong links only (score >= er_strong_score), so one bad link cannot merge

@@ -1,14 +1,7 @@
 {#- Parallel workers allowed at zero setup and tuple costs, as in the candidate pairs: the
     scans of pairs and records run in workers (41.0 s against 44.9 s at scale 1.0, the same
     links). -#}
-{{ config(
-    pre_hook=[
-        "set work_mem = '{{ er_setting(\"er_work_mem\") }}'",
-        "set parallel_setup_cost = 0",
-        "set parallel_tuple_cost = 0",
-    ],
-    post_hook=["reset work_mem", "reset parallel_setup_cost", "reset parallel_tuple_cost"],
-) }}
+{{ config(**er_session_hooks(er_parallel_settings())) }}
 {#- Scored candidate pairs that are links (score >= er_accept_score), each with its
     evidence: which fields agree or conflict, the name similarity (pg_trgm), the score and
     the rule named after the strongest evidence. Weights: macro er_score. -#}
