@@ -19,8 +19,16 @@ end
 {%- endmacro %}
 
 {% macro stage_marketplace(source_id, fields, formats, brand_tiers, closed_statuses) -%}
-{{ config(pre_hook="{{ remember_regencies('" ~ source_id ~ "', '" ~ fields.city ~ "', '"
-    ~ fields.province ~ "') }}") }}
+{#- enable_mergejoin off: the planner knows no statistics of the extracted rows, guessed the
+    hash join with their distinct places costly and sorted every row for a merge join
+    instead; the hash join takes 7% less CPU (all seven marketplaces at 0.1: 9.6 s -> 8.9 s). -#}
+{{ config(
+    pre_hook=[
+        "{{ remember_regencies('" ~ source_id ~ "', '" ~ fields.city ~ "', '" ~ fields.province ~ "') }}",
+        "set enable_mergejoin = off",
+    ],
+    post_hook=["reset enable_mergejoin"],
+) }}
 with
 
 source as (
