@@ -126,8 +126,7 @@ def check_sources(snapshot: date, url: str | None = None) -> dict[str, str]:
         source = get_source(sid)
         if source.criticality != "critical" or state == "success":
             continue
-        discontinued = source.until is not None and snapshot > source.until
-        if state == "no_data" and discontinued:
+        if state == "no_data" and source.discontinued_at(snapshot):
             continue
         blocking.append(f"{sid}={state}")
     if blocking:

@@ -59,6 +59,11 @@ class Source:
     def quarantine_table(self) -> str:
         return f"quarantine.{self.source_id}"
 
+    def discontinued_at(self, snapshot: date) -> bool:
+        """The source stopped publishing before `snapshot` (registry `until`): its feed
+        answers "no data", and a `no_data` load is the right result, not a gap."""
+        return self.until is not None and snapshot > self.until
+
     @property
     def env_var(self) -> str:
         """The environment variable Airflow reads for this source's connection."""
