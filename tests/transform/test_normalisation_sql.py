@@ -247,3 +247,70 @@ def test_date_fast_paths_agree_with_the_old_parser(db):
             ).fetchone()
             assert new == old, value
     assert differing == []
+
+
+def test_remembering_spellings_waits_for_one_holder_and_cannot_deadlock(db):
+    """Two transactions meeting new spellings in opposite orders (as two validations side by
+    side do): the second to remember waits on the one advisory lock of V051 instead of on
+    the other's rows, so the first goes on and both finish with every spelling remembered.
+    Without the lock, each inserted one spelling and then waited on the other's: deadlock."""
+    import threading
+
+    import psycopg
+
+    first, second = ("Kota Tegal", "Jawa Tengah"), ("Kabupaten Tegal", "Jawa Tengah")
+    keys = [f"m:{c.lower()}|{p.lower()}" for c, p in (first, second)]
+    with connect(db, autocommit=True) as conn:
+        conn.execute("select public.umkm_refresh_region_lookup()")  # with the BPS rows
+        conn.execute("delete from public.umkm_region_lookup where key = any(%s)", (keys,))
+    holder = connect(db)
+    waiter = connect(db)
+    try:
+        holder.execute("set statement_timeout = '20s'")
+        waiter.execute("set statement_timeout = '20s'")
+        waiter_pid = waiter.execute("select pg_backend_pid()").fetchone()[0]
+        assert holder.execute("select public.umkm_regency_code(%s, %s)", first).fetchone()[0]
+        answers: list = []
+
+        def remember_the_other_first():
+            try:
+                answers.append(
+                    waiter.execute("select public.umkm_regency_code(%s, %s)", second).fetchone()
+                )
+                answers.append(
+                    waiter.execute("select public.umkm_regency_code(%s, %s)", first).fetchone()
+                )
+                waiter.commit()
+            except psycopg.Error as exc:  # surfaced by the assertion below
+                answers.append(exc)
+
+        thread = threading.Thread(target=remember_the_other_first)
+        thread.start()
+        with connect(db, autocommit=True) as watch:
+            for _ in range(200):
+                waiting = watch.execute(
+                    "select wait_event from pg_stat_activity where pid = %s", (waiter_pid,)
+                ).fetchone()
+                if waiting and waiting[0] == "advisory":
+                    break
+                thread.join(0.05)
+            assert waiting and waiting[0] == "advisory", "second transaction did not wait"
+        assert holder.execute("select public.umkm_regency_code(%s, %s)", second).fetchone()[0]
+        holder.commit()
+        thread.join(30)
+        assert not thread.is_alive()
+        assert [a for a in answers if isinstance(a, Exception)] == []
+        assert [a[0] for a in answers] == ["3328", "3376"]
+    finally:
+        holder.close()
+        waiter.close()
+    with connect(db) as conn:
+        remembered = conn.execute(
+            "select key, regency_code from public.umkm_region_lookup where key = any(%s) "
+            "order by key",
+            (keys,),
+        ).fetchall()
+    assert remembered == [
+        ("m:kabupaten tegal|jawa tengah", "3328"),
+        ("m:kota tegal|jawa tengah", "3376"),
+    ]

@@ -270,6 +270,13 @@ def validate_batch(
             count_args = ()
             incremental = _load_mode(conn, batch_id) == "incremental"
         rows_checked = int(conn.execute(count_sql, count_args).fetchone()[0])
+        if "region_resolves" in checks:
+            # each new city spelling remembered in one short transaction of its own (V051)
+            conn.execute(
+                suites.remember_regions_sql(
+                    source, target.as_string(conn), snap.isoformat() if published else None
+                )
+            )
         _prev_snap, previous = _previous_volume(conn, source_id, snap)
         params, volume_note = volume_parameters(previous, incremental)
         if previous and not volume_note:

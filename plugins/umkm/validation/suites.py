@@ -331,9 +331,28 @@ def _date_check(source: Source, canonical: str) -> Check:
     )
 
 
-def _region_check(source: Source) -> Check:
+def _region_fields(source: Source) -> tuple[str, str]:
     city = json_text(source.fields["city"])
     province = json_text(source.fields["province"]) if "province" in source.fields else "null"
+    return city, province
+
+
+def remember_regions_sql(source: Source, target: str, snapshot: str | None = None) -> str:
+    """One statement resolving each distinct (city, province) spelling of the table `target`
+    (optionally one snapshot of it) once, which remembers the answer in
+    public.umkm_region_lookup (V051). Run on its own (autocommit) before the suite, so the
+    row checks only read the lookup and its writes stay in short transactions."""
+    city, province = _region_fields(source)
+    where = f"where t.snapshot = {_lit(snapshot)}::date" if snapshot else ""
+    return (
+        "select count(public.umkm_regency_code(places.city, places.province)) from "
+        f"(select distinct {city} as city, {province} as province from {target} as t "
+        f"{where}) as places"
+    )
+
+
+def _region_check(source: Source) -> Check:
+    city, province = _region_fields(source)
     return Check(
         "region_resolves",
         "warning",
