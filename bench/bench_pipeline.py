@@ -2,7 +2,8 @@
 
 Prints a table and writes `.local/bench/pipeline-<scale>.json`: wall time and records/s per
 stage, peak resident memory of each stage's process (`wait4` rusage of the child), the
-warehouse size, a rerun of the same snapshot with nothing changed (each delivery is pulled
+warehouse size, the machine's speed on a fixed query (`calibration_s`: compare runs on
+different days by it), a rerun of the same snapshot with nothing changed (each delivery is pulled
 again and found unchanged, and the dbt build is skipped, as in the DAGs), and the naive baseline
 (requests + pandas.json_normalize + DataFrame.to_sql) on the same simulator in the same run,
 at a smaller scale.
@@ -248,6 +249,17 @@ def run_stage(name: str, url: str, env: dict[str, str]) -> dict:
     }
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) of a running process and its children so far."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = sum(proc.cpu_times()[:2])
+    for child in proc.children(recursive=True):
+        total += sum(child.cpu_times()[:2])
+    return total
+
+
 def rss_of(pid: int) -> int:
     """Peak resident memory (MiB) of a running process (VmHWM)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -269,6 +281,28 @@ def pipeline(url: str, env: dict[str, str]) -> list[dict]:
             flush=True,
         )
     return rows
+
+
+# A fixed workload (2M md5 hashes sorted, on one backend): this machine's speed varies from day
+# to day by more than the changes being measured, so each run records it to compare runs by.
+CALIBRATION_SQL = (
+    "select count(distinct h) from (select md5(i::text) as h"
+    " from generate_series(1, 2000000) as i order by h) as hashed"
+)
+
+
+def calibrate(url: str) -> float:
+    """Seconds of the calibration query on the warehouse server (best of three)."""
+    from umkm.warehouse.db import connect
+
+    times = []
+    with connect(url) as conn:
+        conn.execute("set max_parallel_workers_per_gather = 0")
+        for _ in range(3):
+            started = time.monotonic()
+            conn.execute(CALIBRATION_SQL).fetchone()
+            times.append(time.monotonic() - started)
+    return round(min(times), 2)
 
 
 def print_table(title: str, rows: list[dict]) -> None:
@@ -311,28 +345,37 @@ def main() -> int:
     name = f"bench_{str(args.scale).replace('.', '_')}"
     url = fresh_database(name)
     results: dict = {"scale": args.scale, "snapshot": SNAPSHOT, "cores": os.cpu_count()}
+    results["calibration_s"] = calibrate(url)
     try:
         with start_simulator(args.seed, args.scale, [SNAPSHOT]) as sim:
             env = {**os.environ, **sim.env, "UMKM_BENCH_WORKERS": str(args.workers)}
-            started = time.monotonic()
+            # the simulator's CPU: serving the feeds here costs what a partner's server would
+            started, cpu = time.monotonic(), cpu_of(sim.pid)
             results["stages"] = pipeline(url, env)
             results["total_s"] = round(time.monotonic() - started, 1)
+            results["simulator_cpu_s"] = round(cpu_of(sim.pid) - cpu, 1)
             if not args.no_rerun:
-                started = time.monotonic()
+                started, cpu = time.monotonic(), cpu_of(sim.pid)
                 results["rerun"] = pipeline(url, env)
                 results["rerun_total_s"] = round(time.monotonic() - started, 1)
+                results["rerun_simulator_cpu_s"] = round(cpu_of(sim.pid) - cpu, 1)
             results["simulator_peak_rss_mib"] = rss_of(sim.pid)
         with connect(url) as conn:
             results["warehouse_mib"] = round(
                 conn.execute("select pg_database_size(current_database())").fetchone()[0] / 2**20
             )
+        # The baseline's data is another scale: it gets a database of its own, always dropped,
+        # or its unpublished tokopedia batch would stay in the kept one (and a later pull of
+        # that snapshot would resume it).
         base_scale = args.baseline_scale or args.scale / 10
+        base_url = fresh_database(f"{name}_baseline")
         with start_simulator(args.seed, base_scale, [SNAPSHOT]) as sim:
             env = {**os.environ, **sim.env}
-            naive = run_stage("baseline", url, env)
-            ours = run_stage("ingest", url, {**env, "UMKM_BENCH_SOURCES": "tokopedia"})
+            naive = run_stage("baseline", base_url, env)
+            ours = run_stage("ingest", base_url, {**env, "UMKM_BENCH_SOURCES": "tokopedia"})
         results["baseline"] = {"scale": base_scale, "naive": naive, "ours": ours}
     finally:
+        drop_database(f"{name}_baseline")
         if not args.keep:
             drop_database(name)
 
@@ -353,7 +396,10 @@ def main() -> int:
     if naive["rows_per_s"] and ours["rows_per_s"]:
         print(f"Ours / naive records/s: {ours['rows_per_s'] / naive['rows_per_s']:.1f}x")
     print(f"Simulator peak RSS: {results['simulator_peak_rss_mib']} MiB")
+    rerun_cpu = results.get("rerun_simulator_cpu_s", "-")
+    print(f"Simulator CPU: {results['simulator_cpu_s']}s in the pipeline, {rerun_cpu}s in rerun")
     print(f"Warehouse size: {results['warehouse_mib']} MiB")
+    print(f"Machine calibration (CALIBRATION_SQL, best of 3): {results['calibration_s']}s")
     rerun = f"{results['rerun_total_s']}s" if "rerun_total_s" in results else "not run"
     print(f"Total {results['total_s']}s, rerun {rerun}")
     out = settings.state_dir() / "bench" / f"pipeline-{args.scale}.json"
