@@ -29,17 +29,12 @@
 {{- var(name, defaults[name]) -}}
 {%- endmacro %}
 
-{#- Session settings of an entity-resolution model, set before it runs and reset after:
-    work_mem (er_work_mem), then `settings` in order (name -> value as SQL), e.g.
-    `{{ config(**er_session_hooks({'enable_nestloop': 'off'})) }}`. -#}
+{#- Session settings of an entity-resolution model (session_hooks): work_mem (er_work_mem),
+    then `settings` in order, e.g. `{{ config(**er_session_hooks({'enable_nestloop': 'off'})) }}`. -#}
 {% macro er_session_hooks(settings={}) -%}
-{%- set pre = ["set work_mem = '" ~ er_setting('er_work_mem') ~ "'"] -%}
-{%- set post = ["reset work_mem"] -%}
-{%- for name, value in settings.items() -%}
-    {%- do pre.append("set " ~ name ~ " = " ~ value) -%}
-    {%- do post.append("reset " ~ name) -%}
-{%- endfor -%}
-{{- return({'pre_hook': pre, 'post_hook': post}) -}}
+{%- set all = {'work_mem': "'" ~ er_setting('er_work_mem') ~ "'"} -%}
+{%- do all.update(settings) -%}
+{{- return(session_hooks(all)) -}}
 {%- endmacro %}
 
 {#- Parallel workers at zero setup and tuple costs (PostgreSQL's defaults kept these plans

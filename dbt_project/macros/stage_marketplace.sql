@@ -22,12 +22,12 @@ end
 {#- enable_mergejoin off: the planner knows no statistics of the extracted rows, guessed the
     hash join with their distinct places costly and sorted every row for a merge join
     instead; the hash join takes 7% less CPU (all seven marketplaces at 0.1: 9.6 s -> 8.9 s). -#}
+{%- set session = session_hooks({'enable_mergejoin': 'off'}) -%}
 {{ config(
     pre_hook=[
         "{{ remember_regencies('" ~ source_id ~ "', '" ~ fields.city ~ "', '" ~ fields.province ~ "') }}",
-        "set enable_mergejoin = off",
-    ],
-    post_hook=["reset enable_mergejoin"],
+    ] + session['pre_hook'],
+    post_hook=session['post_hook'],
 ) }}
 with
 
