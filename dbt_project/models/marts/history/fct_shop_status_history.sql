@@ -88,8 +88,8 @@ neighbours as (
     window shop_order as (partition by source_id, record_id order by snapshot)
 ),
 
--- the last delivery of each stretch, with where the stretch began
-stretch_ends as (
+-- every delivery with where its stretch began; a stretch's last delivery gives its row
+stretch_members as (
     select
         source_id,
         record_id,
@@ -104,7 +104,9 @@ stretch_ends as (
         max(case when not continues_previous then snapshot_number end)
             over shop_order as first_number,
         max(case when not continues_previous then snapshot end)
-            over shop_order as first_snapshot
+            over shop_order as first_snapshot,
+        -- snapshots of the platform without the shop after this delivery
+        coalesce(next_number, last_number + 1) - snapshot_number - 1 as absent_after
     from neighbours
     window shop_order as (
         partition by source_id, record_id
@@ -114,21 +116,7 @@ stretch_ends as (
 ),
 
 ends as (
-    select
-        source_id,
-        record_id,
-        snapshot,
-        snapshot_number,
-        last_number,
-        is_brand_store,
-        status,
-        next_number,
-        next_snapshot,
-        first_number,
-        first_snapshot,
-        -- snapshots of the platform without the shop after this delivery
-        coalesce(next_number, last_number + 1) - snapshot_number - 1 as absent_after
-    from stretch_ends
+    select * from stretch_members
     where not continued_by_next
 ),
 
