@@ -272,10 +272,18 @@ def validate_batch(
         rows_checked = int(conn.execute(count_sql, count_args).fetchone()[0])
         if "region_resolves" in checks:
             # each new city spelling remembered in one short transaction of its own (V051)
-            conn.execute(
+            began = datetime.now(UTC)
+            resolved = conn.execute(
                 suites.remember_regions_sql(
                     source, target.as_string(conn), snap.isoformat() if published else None
                 )
+            ).fetchone()[0]
+            log.info(
+                "event=regions_remembered source=%s snapshot=%s resolved_spellings=%d seconds=%.2f",
+                source_id,
+                snap,
+                resolved,
+                (datetime.now(UTC) - began).total_seconds(),
             )
         _prev_snap, previous = _previous_volume(conn, source_id, snap)
         params, volume_note = volume_parameters(previous, incremental)
