@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import threading
@@ -55,6 +56,10 @@ class WebhookReceiver:
 class SmtpSink:
     def __init__(self):
         from aiosmtpd.controller import Controller
+
+        # aiosmtpd logs each session at INFO from its own thread, which can outlive the test
+        # whose captured stream the root handler writes to ("I/O operation on closed file")
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
 
         self.messages: list = []
         sink = self
