@@ -50,15 +50,14 @@
 ('x' || left({{ hex_hash }}, 16))::bit(64)::bigint
 {%- endmacro %}
 
-{#- Score of a pair: `a` and `b` are the two records (aliases), `sim` the name similarity. -#}
-{% macro er_score(a, b, sim) -%}
-({{ er_score_without_name(a, b) }} + {{ er_name_score(a, b, sim) }})
-{%- endmacro %}
+{#- The score of a pair is er_score_without_name(a, b) + er_name_score(same_name, sim), where
+    `a` and `b` are the two records (aliases), `same_name` says their normalised names are
+    equal and `sim` is the names' similarity. -#}
 
 {#- The name's weight, from +6 (equal) down to -6 (dissimilar). -#}
-{% macro er_name_score(a, b, sim) -%}
+{% macro er_name_score(same_name, sim) -%}
 case
-    when {{ a }}.name_norm = {{ b }}.name_norm then {{ er_name_weight_max() }}
+    when {{ same_name }} then {{ er_name_weight_max() }}
     when {{ sim }} >= 0.8 then 4
     when {{ sim }} >= 0.6 then 2
     when {{ sim }} >= 0.4 then 0
@@ -112,7 +111,7 @@ end
 {%- endmacro %}
 
 {#- The strongest evidence of an accepted pair, as its match rule. -#}
-{% macro er_match_rule(a, b, sim) -%}
+{% macro er_match_rule(a, b) -%}
 case
     when {{ a }}.licence = {{ b }}.licence then 'licence'
     when {{ a }}.nik_hash = {{ b }}.nik_hash then 'national_id'

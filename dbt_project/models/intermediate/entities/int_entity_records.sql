@@ -6,7 +6,6 @@
     names the entity (stable across snapshots). -#}
 {{ config(post_hook=[
     "create index if not exists {{ this.name }}_rid on {{ this }} (rid)",
-    "analyze {{ this }}",
 ]) }}
 
 with

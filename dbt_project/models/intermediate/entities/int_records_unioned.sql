@@ -4,7 +4,6 @@
 
 {{ config(post_hook=[
     "create index if not exists {{ this.name }}_key on {{ this }} (source_id, record_id)",
-    "analyze {{ this }}",
 ]) }}
 
 {{ staged_records() }}
