@@ -23,7 +23,6 @@
     'er_max_block_size': 30,
     'er_window': 2,
     'er_max_cluster_size': 20,
-    'er_iterations': 6,
     'er_work_mem': '256MB',
 } -%}
 {{- var(name, defaults[name]) -}}
@@ -120,52 +119,6 @@ case
     when {{ a }}.owner_hash = {{ b }}.owner_hash then 'owner_name'
     else 'name_regency'
 end
-{%- endmacro %}
-
-{#- Connected components by min-comp_rid propagation with pointer jumping, as a chain of CTEs.
-    `edges` has (rid_a, rid_b), `nodes` has (rid); defines CTEs <prefix>_0 .. <prefix>_<n>
-    with (rid, comp_rid), comp_rid = smallest rid of the component once converged (each round
-    at least doubles the distance covered; a test checks convergence). -#}
-{% macro connected_components(edges, nodes, prefix, iterations) -%}
-{{ prefix }}_0 as (
-    select
-        rid,
-        rid as comp_rid
-    from {{ nodes }}
-),
-{%- for i in range(iterations | int) %}
-
-{{ prefix }}_hop_{{ i }} as (
-    select
-        e.rid_a as rid,
-        l.comp_rid
-    from {{ edges }} as e
-    inner join {{ prefix }}_{{ i }} as l on e.rid_b = l.rid
-    union all
-    select
-        e.rid_b as rid,
-        l.comp_rid
-    from {{ edges }} as e
-    inner join {{ prefix }}_{{ i }} as l on e.rid_a = l.rid
-),
-
-{{ prefix }}_step_{{ i }} as (
-    select
-        l.rid,
-        least(l.comp_rid, min(h.comp_rid)) as comp_rid
-    from {{ prefix }}_{{ i }} as l
-    left join {{ prefix }}_hop_{{ i }} as h on l.rid = h.rid
-    group by l.rid, l.comp_rid
-),
-
-{{ prefix }}_{{ i + 1 }} as (
-    select
-        s.rid,
-        least(s.comp_rid, p.comp_rid) as comp_rid
-    from {{ prefix }}_step_{{ i }} as s
-    inner join {{ prefix }}_step_{{ i }} as p on s.comp_rid = p.rid
-),
-{%- endfor %}
 {%- endmacro %}
 
 {#- Generic test: every edge of `edges_model` joins two records with the same comp_rid in the

@@ -53,6 +53,36 @@ def _reason_sql(checks: list[suites.Check], names: str) -> str:
     return f"array_to_string(array(select case n {cases} end from unnest({names}) as n), '; ')"
 
 
+def bad_rows_query(
+    source_id: str,
+    target: sql.Composable,
+    where: sql.Composable,
+    only: set[str] | None = None,
+) -> sql.Composed:
+    """The select of the rows of `target` failing the source's row checks, each with the
+    names of the checks it fails (`failed`). `only`: the checks to evaluate (None: all)."""
+    checks = [
+        c
+        for c in suites.checks_for(source_id)
+        if c.quarantines and (only is None or c.name in only)
+    ]
+    if any(c.kind == "duplicates" for c in checks):
+        copy_no = sql.SQL("row_number() over (partition by x.record_id order by x.feed_position)")
+    else:
+        copy_no = sql.SQL("1::bigint")
+    return sql.SQL(
+        "select q.* from (select t.ref, t.snapshot, t.batch_id, t.record_id, "
+        "t.feed_position, t.record, {failed} as failed from ("
+        "select x.ctid as ref, x.*, {copy_no} as copy_no "
+        "from {target} as x {where}) as t) as q where cardinality(q.failed) > 0"
+    ).format(
+        failed=sql.SQL(_failed_array(checks) if checks else "array[]::text[]"),
+        copy_no=copy_no,
+        target=target,
+        where=where,
+    )
+
+
 def find_bad_rows(
     conn,
     source_id: str,
@@ -68,29 +98,11 @@ def find_bad_rows(
     runs only when the duplicates check is among them.
     Runs inside the caller's transaction; the table is dropped at commit.
     """
-    checks = [
-        c
-        for c in suites.checks_for(source_id)
-        if c.quarantines and (only is None or c.name in only)
-    ]
     conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(_BAD_TABLE)))
-    if any(c.kind == "duplicates" for c in checks):
-        copy_no = sql.SQL("row_number() over (partition by x.record_id order by x.feed_position)")
-    else:
-        copy_no = sql.SQL("1::bigint")
     conn.execute(
-        sql.SQL(
-            "create temporary table {bad} on commit drop as "
-            "select q.* from (select t.ref, t.snapshot, t.batch_id, t.record_id, "
-            "t.feed_position, t.record, {failed} as failed from ("
-            "select x.ctid as ref, x.*, {copy_no} as copy_no "
-            "from {target} as x {where}) as t) as q where cardinality(q.failed) > 0"
-        ).format(
+        sql.SQL("create temporary table {bad} on commit drop as {query}").format(
             bad=sql.Identifier(_BAD_TABLE),
-            failed=sql.SQL(_failed_array(checks) if checks else "array[]::text[]"),
-            copy_no=copy_no,
-            target=target,
-            where=where,
+            query=bad_rows_query(source_id, target, where, only),
         )
     )
     return int(

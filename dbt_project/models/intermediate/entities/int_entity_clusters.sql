@@ -5,7 +5,13 @@
     against 66.4 s at scale 1.0, the same clusters. -#}
 {%- set session = {'enable_nestloop': 'off'} -%}
 {%- do session.update(er_parallel_settings()) -%}
-{{ config(**er_session_hooks(session)) }}
+{%- set hooks = er_session_hooks(session) -%}
+{{ config(
+    pre_hook=hooks['pre_hook'],
+    post_hook=hooks['post_hook'] + [
+        "create unique index on {{ this }} (rid)",
+    ],
+) }}
 {#- Clustering: connected components of the links (transitive closure), with a guard
     against chains: a component larger than er_max_cluster_size records is clustered again
     with its strong links only (score >= er_strong_score), so one bad link cannot merge
@@ -13,7 +19,7 @@
     rid: first seen, then source and id), so its id is stable across snapshots. -#}
 with
 
-records as (
+records as not materialized (
     select
         rid,
         source_id,
@@ -21,7 +27,7 @@ records as (
     from {{ ref('int_entity_records') }}
 ),
 
-links as (
+links as not materialized (
     select
         rid_a,
         rid_b,
@@ -66,50 +72,53 @@ chained_links as (
     where not is_lone
 ),
 
-chained_nodes as (
-    select rid_a as rid from chained_links
-    union
-    select rid_b as rid from chained_links
-),
-
-strong_links as (
+-- the connected components of the chained links, each round of them a table of its own
+-- analysed before the next is planned (function umkm_connected_components, migration
+-- V052): a chain of CTEs was planned on guesses by PostgreSQL 15
+components as (
     select
-        rid_a,
-        rid_b
-    from chained_links
-    where is_strong
+        cc.rid,
+        cc.comp_rid
+    from (
+        select
+            array_agg(rid_a) as rid_a,
+            array_agg(rid_b) as rid_b
+        from chained_links
+    ) as edges
+    cross join lateral public.umkm_connected_components(edges.rid_a, edges.rid_b) as cc
 ),
-
-{{ connected_components(
-    'chained_links', 'chained_nodes', 'cc', er_setting('er_iterations')
-) }}
 
 component_size as (
     select
         comp_rid,
         count(*) as n_records
-    from cc_{{ er_setting('er_iterations') }}
+    from components
     group by comp_rid
 ),
 
 oversized_nodes as (
-    select cc.rid
-    from cc_{{ er_setting('er_iterations') }} as cc
-    inner join component_size on cc.comp_rid = component_size.comp_rid
+    select components.rid
+    from components
+    inner join component_size on components.comp_rid = component_size.comp_rid
     where component_size.n_records > {{ er_setting('er_max_cluster_size') }}
 ),
 
-oversized_strong_links as (
+-- an oversized component clustered again on its strong links alone; a record of it
+-- without a strong link is an entity of its own
+guard as (
     select
-        s.rid_a,
-        s.rid_b
-    from strong_links as s
-    inner join oversized_nodes as o on s.rid_a = o.rid
+        cc.rid,
+        cc.comp_rid
+    from (
+        select
+            array_agg(chained_links.rid_a) as rid_a,
+            array_agg(chained_links.rid_b) as rid_b
+        from chained_links
+        inner join oversized_nodes on chained_links.rid_a = oversized_nodes.rid
+        where chained_links.is_strong
+    ) as edges
+    cross join lateral public.umkm_connected_components(edges.rid_a, edges.rid_b) as cc
 ),
-
-{{ connected_components(
-    'oversized_strong_links', 'oversized_nodes', 'guard', er_setting('er_iterations')
-) }}
 
 labels as (
     select
@@ -121,11 +130,15 @@ labels as (
     where links_by_kind.is_lone
     union all
     select
-        cc.rid,
-        coalesce(guard.comp_rid, cc.comp_rid) as comp_rid,
-        guard.rid is not null as split_by_guard
-    from cc_{{ er_setting('er_iterations') }} as cc
-    left join guard_{{ er_setting('er_iterations') }} as guard on cc.rid = guard.rid
+        components.rid,
+        case
+            when oversized_nodes.rid is not null then coalesce(guard.comp_rid, components.rid)
+            else components.comp_rid
+        end as comp_rid,
+        oversized_nodes.rid is not null as split_by_guard
+    from components
+    left join oversized_nodes on components.rid = oversized_nodes.rid
+    left join guard on components.rid = guard.rid
 ),
 
 -- the linked records named by their entity's earliest record; a record without a link is

@@ -4,8 +4,12 @@
     joins of entity resolution over millions of pairs compare integers. `rid` orders records by first
     seen, then source and id: the smallest rid of a cluster is its earliest record, which
     names the entity (stable across snapshots). -#}
+{#- The key as a unique index: the build fails on a duplicate rid, and the planner knows
+    the key with or without statistics. Unnamed: on a rebuild, the post-hook runs while the
+    previous table (kept until commit) still holds its index, and a fixed name with `if not
+    exists` skipped the new one (every build after the first ran without the index). -#}
 {{ config(post_hook=[
-    "create index if not exists {{ this.name }}_rid on {{ this }} (rid)",
+    "create unique index on {{ this }} (rid)",
 ]) }}
 
 with

@@ -3,7 +3,7 @@
     resolution reads the same union (int_entity_records). -#}
 
 {{ config(post_hook=[
-    "create index if not exists {{ this.name }}_key on {{ this }} (source_id, record_id)",
+    "create index on {{ this }} (source_id, record_id)",
 ]) }}
 
 {{ staged_records() }}
