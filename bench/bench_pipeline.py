@@ -1,7 +1,7 @@
 """Benchmark: simulator -> reference data -> ingestion -> validation -> publish -> dbt -> report.
 
-Prints a table and writes `.local/bench/pipeline-<scale>.json`: wall time and records/s per
-stage, peak resident memory of each stage's process (`wait4` rusage of the child), the
+Prints a table and writes `.local/bench/pipeline-<scale>-pg<major>.json`: wall time and
+records/s per stage, peak resident memory of each stage's process (`wait4` rusage of the child), the
 warehouse size, the machine's speed on a fixed query (`calibration_s`: compare runs on
 different days by it), a rerun of the same snapshot with nothing changed (each delivery is pulled
 again and found unchanged, and the dbt build is skipped, as in the DAGs), and the naive baseline
@@ -9,11 +9,13 @@ again and found unchanged, and the dbt build is skipped, as in the DAGs), and th
 at a smaller scale.
 
     .venv/bin/python bench/bench_pipeline.py --scale 0.1 [--baseline-scale 0.01] [--keep]
+        [--warehouse-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 The numbers are measured, never asserted: this is not a test. Each stage runs in its own
 process (`--stage ...` re-enters this script) so its peak memory is its own. The benchmark
 uses a fresh database `bench_<scale>` on the warehouse server (embedded by default, or
-`WAREHOUSE_URL`'s server), dropped at the end unless `--keep`.
+`WAREHOUSE_URL`'s server, or `--warehouse-url`'s: any supported PostgreSQL), dropped at
+the end unless `--keep`. The server's version is printed and recorded beside the times.
 """
 
 from __future__ import annotations
@@ -297,7 +299,11 @@ def calibrate(url: str) -> float:
 
     times = []
     with connect(url) as conn:
+        # the same workload on any server: one backend, the embedded server's work_mem, no
+        # JIT (a server's defaults would otherwise make it another query: 4MB sorts on disk)
         conn.execute("set max_parallel_workers_per_gather = 0")
+        conn.execute("set work_mem = '64MB'")
+        conn.execute("set jit = off")
         for _ in range(3):
             started = time.monotonic()
             conn.execute(CALIBRATION_SQL).fetchone()
@@ -328,6 +334,11 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument("--workers", type=int, default=2, help="loader processes for ingest")
     parser.add_argument(
+        "--warehouse-url",
+        help="run on this PostgreSQL server (its database is not used; bench_<scale> is "
+        "created beside it); default: WAREHOUSE_URL, else the embedded warehouse",
+    )
+    parser.add_argument(
         "--no-rerun", action="store_true", help="skip the rerun of the same snapshot"
     )
     parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
@@ -342,9 +353,15 @@ def main() -> int:
     from umkm.sim import start_simulator
     from umkm.warehouse.db import connect
 
+    if args.warehouse_url:
+        # the stages' children and the helpers here read the server from the environment
+        os.environ["WAREHOUSE_URL"] = args.warehouse_url
     name = f"bench_{str(args.scale).replace('.', '_')}"
     url = fresh_database(name)
     results: dict = {"scale": args.scale, "snapshot": SNAPSHOT, "cores": os.cpu_count()}
+    with connect(url) as conn:
+        results["server_version"] = conn.execute("show server_version").fetchone()[0]
+    print(f"Warehouse server: PostgreSQL {results['server_version']}", flush=True)
     results["calibration_s"] = calibrate(url)
     try:
         with start_simulator(args.seed, args.scale, [SNAPSHOT]) as sim:
@@ -399,10 +416,12 @@ def main() -> int:
     rerun_cpu = results.get("rerun_simulator_cpu_s", "-")
     print(f"Simulator CPU: {results['simulator_cpu_s']}s in the pipeline, {rerun_cpu}s in rerun")
     print(f"Warehouse size: {results['warehouse_mib']} MiB")
+    print(f"Warehouse server: PostgreSQL {results['server_version']}")
     print(f"Machine calibration (CALIBRATION_SQL, best of 3): {results['calibration_s']}s")
     rerun = f"{results['rerun_total_s']}s" if "rerun_total_s" in results else "not run"
     print(f"Total {results['total_s']}s, rerun {rerun}")
-    out = settings.state_dir() / "bench" / f"pipeline-{args.scale}.json"
+    major = results["server_version"].split(".")[0]
+    out = settings.state_dir() / "bench" / f"pipeline-{args.scale}-pg{major}.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     print(f"Results: {out}")
     return 0

@@ -6,11 +6,11 @@
     the linked records go through the sorts that choose among several. -#}
 with
 
-records as (
+records as not materialized (
     select * from {{ ref('int_entity_records') }}
 ),
 
-clusters as (
+clusters as not materialized (
     select * from {{ ref('int_entity_clusters') }}
 ),
 

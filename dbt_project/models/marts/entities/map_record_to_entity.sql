@@ -6,11 +6,11 @@ records as (
     select * from {{ ref('int_records_unioned') }}
 ),
 
-clusters as (
+clusters as not materialized (
     select * from {{ ref('int_entity_clusters') }}
 ),
 
-links as (
+links as not materialized (
     select * from {{ ref('int_entity_links') }}
 ),
 
