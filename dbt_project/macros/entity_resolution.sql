@@ -1,31 +1,175 @@
 {#- Entity resolution settings and SQL building blocks (models/intermediate/entities).
 
-    Scoring: each candidate pair gets the sum of log-likelihood-style weights of the
-    comparisons below (agreement adds, a conflict subtracts; a missing value adds 0), in
-    the spirit of Fellegi-Sunter with hand-set weights:
-
-      licence (NIB) same +14 / different -10      national ID (NIK) same +14 / different -10
-      phone same +10 / different -1               email same +10
-      owner name same +7 / different -1 (0 when the email is the same: not independent)
-      business name: equal +6, trigram similarity >= 0.8 +4, >= 0.6 +2, >= 0.4 0, else -6
-      region same +2 / different -5              commodity same +1 / different -2
-
-    A pair is a link at score >= er_accept_score (12): e.g. phone + similar name + regency,
-    licence + name, name + owner + regency; a shared phone with an unrelated name is not.
-    Region = match_region: the regency, with a kabupaten and a kota of the same name in
-    one province counted as one (sellers write "Bandung" for either).
-    Thresholds live here, in one place. -#}
+    The model is Fellegi-Sunter: every candidate pair is compared attribute by attribute,
+    each comparison giving a level (er_comparisons below: the levels are checked from the
+    most to the least alike; 0 = none of them, -1 = a value missing on either side). Each
+    level has m = P(level | same business) and u = P(level | different businesses), both
+    estimated from the data at every build (docs/ENTITY_RESOLUTION.md):
+      - u from random pairs of records (int_er_random_pairs), which are almost all
+        different businesses;
+      - m by expectation-maximisation over the candidate pairs (int_er_parameters), in
+        training sessions each restricted to pairs that agree on one attribute, whose own
+        m that session does not estimate (as Splink does);
+      - the prior, P(two records are the same business), as the fixed point of the
+        expected number of matching pairs among the candidates.
+    A pair's match weight is log2(prior odds) + sum of log2(m/u) over its comparisons; for
+    an exact agreement on a value with a term frequency (name, owner, phone, e-mail), u is
+    that value's frequency among the records, so "Berkah Jaya" weighs less than a rare
+    name. The match probability is 2^w / (1 + 2^w); a link is a pair at or above
+    er_match_probability. Settings live here, in one place. -#}
 
 {% macro er_setting(name) -%}
 {%- set defaults = {
-    'er_accept_score': 12,
-    'er_strong_score': 18,
+    'er_match_probability': 0.9,
+    'er_strong_probability': 0.999,
+    'er_review_band': [0.2, 0.95],
     'er_max_block_size': 30,
     'er_window': 2,
     'er_max_cluster_size': 20,
+    'er_u_sample_pairs': 1000000,
+    'er_em_iterations': 40,
     'er_work_mem': '256MB',
 } -%}
-{{- var(name, defaults[name]) -}}
+{{- return(var(name, defaults[name])) -}}
+{%- endmacro %}
+
+{#- The comparisons, each with its levels from the most alike down. In the SQL texts `{a}`
+    and `{b}` stand for the two records' aliases. `applies`: when the comparison says
+    anything at all (else level -1, like a missing value). `levels`: conditions, the first
+    that holds gives the level. `bands`: then the level by a similarity value against
+    ascending lower bounds (width_bucket: the value is computed once). `tf`: the exact
+    level whose u is replaced by the agreeing value's frequency among the records
+    (int_er_term_frequencies, kind = the comparison's name). -#}
+{% macro er_comparisons() -%}
+{{- return([
+    {
+        'name': 'name',
+        'applies': "{a}.name_norm is not null and {b}.name_norm is not null",
+        'levels': [
+            {'label': 'equal', 'when': "{a}.name_norm = {b}.name_norm", 'tf': true},
+            {'label': 'the same words in another order', 'when': "{a}.name_sorted = {b}.name_sorted"},
+        ],
+        'bands': {
+            'value': "similarity({a}.name_norm, {b}.name_norm)",
+            'bounds': [0.4, 0.6, 0.8],
+            'labels': ['trigram similarity 0.4 or more', 'trigram similarity 0.6 or more',
+                       'trigram similarity 0.8 or more'],
+        },
+    },
+    {
+        'name': 'owner',
+        'applies': "{a}.owner_hash is not null and {b}.owner_hash is not null",
+        'levels': [
+            {'label': 'equal (titles, degrees and word order aside)', 'when': "{a}.owner_hash = {b}.owner_hash", 'tf': true},
+            {'label': 'one name within the other, initials too',
+             'when': "{a}.owner_words && {b}.owner_words and ("
+                ~ "({a}.owner_words <@ {b}.owner_words and {a}.owner_initials <@ {b}.owner_initials)"
+                ~ " or ({b}.owner_words <@ {a}.owner_words and {b}.owner_initials <@ {a}.owner_initials))"},
+            {'label': 'a word and the initials agree', 'when': "{a}.owner_words && {b}.owner_words and {a}.owner_initials = {b}.owner_initials"},
+            {'label': 'a word agrees', 'when': "{a}.owner_words && {b}.owner_words"},
+        ],
+    },
+    {
+        'name': 'address',
+        'applies': "{a}.street_key is not null and {b}.street_key is not null",
+        'levels': [
+            {'label': 'same street and number', 'when': "{a}.address_key = {b}.address_key"},
+            {'label': 'same street', 'when': "{a}.street_key = {b}.street_key"},
+        ],
+    },
+    {
+        'name': 'region',
+        'applies': "{a}.province_code is not null and {b}.province_code is not null",
+        'levels': [
+            {'label': 'same regency', 'when': "{a}.match_region = {b}.match_region"},
+            {'label': 'same province', 'when': "{a}.province_code = {b}.province_code"},
+        ],
+    },
+    {
+        'name': 'phone',
+        'applies': "{a}.phone_hash is not null and {b}.phone_hash is not null",
+        'levels': [{'label': 'equal', 'when': "{a}.phone_hash = {b}.phone_hash", 'tf': true}],
+    },
+    {
+        'name': 'email',
+        'applies': "{a}.email_hash is not null and {b}.email_hash is not null",
+        'levels': [{'label': 'equal', 'when': "{a}.email_hash = {b}.email_hash", 'tf': true}],
+    },
+    {
+        'name': 'licence',
+        'applies': "{a}.licence is not null and {b}.licence is not null",
+        'levels': [{'label': 'equal', 'when': "{a}.licence = {b}.licence"}],
+    },
+    {
+        'name': 'national_id',
+        'applies': "{a}.nik_hash is not null and {b}.nik_hash is not null",
+        'levels': [{'label': 'equal', 'when': "{a}.nik_hash = {b}.nik_hash"}],
+    },
+    {
+        'name': 'platform_named',
+        'applies': "({a}.platform is not null and {b}.platforms_named is not null)"
+            ~ " or ({b}.platform is not null and {a}.platforms_named is not null)",
+        'levels': [
+            {'label': "the list names the account's marketplace",
+             'when': "{a}.platform = any({b}.platforms_named) or {b}.platform = any({a}.platforms_named)"},
+        ],
+    },
+    {
+        'name': 'commodity',
+        'applies': "{a}.commodity is not null and {b}.commodity is not null",
+        'levels': [{'label': 'equal', 'when': "{a}.commodity = {b}.commodity"}],
+    },
+]) -}}
+{%- endmacro %}
+
+{#- A comparison's levels from the least alike up, as (level number, label, tf) for the
+    parameters table: 0 is "none of them"; bands take 1.., the conditions the numbers
+    above. -#}
+{% macro er_level_list(comparison) -%}
+{%- set out = [(0, 'none of these', false)] -%}
+{%- set bands = comparison.get('bands') -%}
+{%- if bands -%}
+    {%- for label in bands.labels -%}
+        {%- do out.append((loop.index, label, false)) -%}
+    {%- endfor -%}
+{%- endif -%}
+{%- set base = (bands.bounds | length) if bands else 0 -%}
+{%- for level in comparison.levels | reverse -%}
+    {%- do out.append((base + loop.index, level.label, level.get('tf', false))) -%}
+{%- endfor -%}
+{{- return(out) -}}
+{%- endmacro %}
+
+{#- The SQL of one comparison's level for records `a` and `b` (aliases): -1 when the
+    comparison does not apply, then the first condition that holds (its number from
+    er_level_list), then the similarity band, else 0. -#}
+{% macro er_level(comparison, a, b) -%}
+{%- set bands = comparison.get('bands') -%}
+{%- set base = (bands.bounds | length) if bands else 0 -%}
+{%- set n = comparison.levels | length -%}
+case
+    when not ({{ er_fill(comparison.applies, a, b) }}) then -1
+    {%- for level in comparison.levels %}
+    when {{ er_fill(level.when, a, b) }} then {{ base + n - loop.index0 }}
+    {%- endfor %}
+    {%- if bands %}
+    else width_bucket({{ er_fill(bands.value, a, b) }}, array[{{ bands.bounds | join(', ') }}]::float8[])
+    {%- else %}
+    else 0
+    {%- endif %}
+end
+{%- endmacro %}
+
+{% macro er_fill(text, a, b) -%}
+{{- text | replace('{a}', a) | replace('{b}', b) -}}
+{%- endmacro %}
+
+{#- Every comparison's level as a column `level_<name>` (smallint). -#}
+{% macro er_level_columns(a, b) -%}
+{%- for comparison in er_comparisons() %}
+    ({{ er_level(comparison, a, b) }})::smallint as level_{{ comparison.name }}
+    {{- "," if not loop.last }}
+{%- endfor %}
 {%- endmacro %}
 
 {#- Session settings of an entity-resolution model (session_hooks): work_mem (er_work_mem),
@@ -49,78 +193,6 @@
 ('x' || left({{ hex_hash }}, 16))::bit(64)::bigint
 {%- endmacro %}
 
-{#- The score of a pair is er_score_without_name(a, b) + er_name_score(same_name, sim), where
-    `a` and `b` are the two records (aliases), `same_name` says their normalised names are
-    equal and `sim` is the names' similarity. -#}
-
-{#- The name's weight, from +6 (equal) down to -6 (dissimilar). -#}
-{% macro er_name_score(same_name, sim) -%}
-case
-    when {{ same_name }} then {{ er_name_weight_max() }}
-    when {{ sim }} >= 0.8 then 4
-    when {{ sim }} >= 0.6 then 2
-    when {{ sim }} >= 0.4 then 0
-    else -6
-end
-{%- endmacro %}
-
-{% macro er_name_weight_max() -%}6{%- endmacro %}
-
-{#- Every weight but the name's: a pair whose score without the name plus the name's
-    largest weight stays below er_accept_score cannot link, so int_entity_links skips its
-    (costly) name similarity. -#}
-{% macro er_score_without_name(a, b) -%}
-(
-    case
-        when {{ a }}.licence = {{ b }}.licence then 14
-        when {{ a }}.licence <> {{ b }}.licence then -10
-        else 0
-    end
-    + case
-        when {{ a }}.nik_hash = {{ b }}.nik_hash then 14
-        when {{ a }}.nik_hash <> {{ b }}.nik_hash then -10
-        else 0
-    end
-    + case
-        when {{ a }}.phone_hash = {{ b }}.phone_hash then 10
-        when {{ a }}.phone_hash <> {{ b }}.phone_hash then -1
-        else 0
-    end
-    + case when {{ a }}.email_hash = {{ b }}.email_hash then 10 else 0 end
-    + case
-        -- the e-mail is not independent evidence of the owner: addresses are made from the
-        -- owner's name (budi.santoso17@...), so a shared address already says "same owner
-        -- name"; counted twice, two businesses of namesakes linked on e-mail + owner alone
-        when {{ a }}.email_hash = {{ b }}.email_hash then 0
-        when {{ a }}.owner_hash = {{ b }}.owner_hash then 7
-        when {{ a }}.owner_hash <> {{ b }}.owner_hash then -1
-        else 0
-    end
-    + case
-        when {{ a }}.match_region = {{ b }}.match_region then 2
-        when {{ a }}.match_region <> {{ b }}.match_region then -5
-        else 0
-    end
-    + case
-        when {{ a }}.commodity = {{ b }}.commodity then 1
-        when {{ a }}.commodity <> {{ b }}.commodity then -2
-        else 0
-    end
-)
-{%- endmacro %}
-
-{#- The strongest evidence of an accepted pair, as its match rule. -#}
-{% macro er_match_rule(a, b) -%}
-case
-    when {{ a }}.licence = {{ b }}.licence then 'licence'
-    when {{ a }}.nik_hash = {{ b }}.nik_hash then 'national_id'
-    when {{ a }}.phone_hash = {{ b }}.phone_hash then 'phone'
-    when {{ a }}.email_hash = {{ b }}.email_hash then 'email'
-    when {{ a }}.owner_hash = {{ b }}.owner_hash then 'owner_name'
-    else 'name_regency'
-end
-{%- endmacro %}
-
 {#- Generic test: every edge of `edges_model` joins two records with the same comp_rid in the
     tested model (the comp_rid propagation converged). -#}
 {% test edges_within_one_cluster(model, edges_model, edges_where='true', column_name='entity_rid') %}
@@ -132,3 +204,68 @@ inner join {{ model }} as a on e.rid_a = a.rid
 inner join {{ model }} as b on e.rid_b = b.rid
 where a.{{ column_name }} <> b.{{ column_name }} and ({{ edges_where }})
 {% endtest %}
+
+{#- The training sessions of the m probabilities (int_er_parameters): each takes the
+    candidate pairs that agree exactly (top level) on its `fixed` comparisons and estimates
+    the m of every other comparison by EM; a comparison's m is the mean over the sessions
+    that estimate it. Agreeing on a phone, or on the name or the owner within one regency,
+    makes a matching pair likely enough for EM to find the two classes, and each session
+    leaves alone what it selected on (Splink's training sessions). -#}
+{% macro er_training_sessions() -%}
+{{- return([
+    {'name': 'same_phone', 'fixed': ['phone']},
+    {'name': 'same_name_regency', 'fixed': ['name', 'region']},
+    {'name': 'same_owner_regency', 'fixed': ['owner', 'region']},
+]) -}}
+{%- endmacro %}
+
+{#- The top level of a comparison (its most alike). -#}
+{% macro er_top_level(name) -%}
+{%- for comparison in er_comparisons() if comparison.name == name -%}
+    {{- return((er_level_list(comparison) | length) - 1) -}}
+{%- endfor -%}
+{%- endmacro %}
+
+{#- The parameter slots in order, as (comparison, level, label, tf, 1-based index), and
+    each comparison's first index: the layout of the m and u arrays of int_er_parameters. -#}
+{% macro er_slots() -%}
+{%- set slots = [] -%}
+{%- for comparison in er_comparisons() -%}
+    {%- for level, label, tf in er_level_list(comparison) -%}
+        {%- do slots.append((comparison.name, level, label, tf, slots | length + 1)) -%}
+    {%- endfor -%}
+{%- endfor -%}
+{{- return(slots) -}}
+{%- endmacro %}
+
+{% macro er_first_slot(name) -%}
+{%- for slot in er_slots() if slot[0] == name and slot[1] == 0 -%}
+    {{- return(slot[4]) -}}
+{%- endfor -%}
+{%- endmacro %}
+
+{#- The training sessions that select on (fix) the comparison `name`. -#}
+{% macro er_fixed_in(name) -%}
+{%- set out = [] -%}
+{%- for session in er_training_sessions() if name in session.fixed -%}
+    {%- do out.append(session.name) -%}
+{%- endfor -%}
+{{- return(out) -}}
+{%- endmacro %}
+
+{#- EM's M step for one parameter slot of int_er_parameters: the expected matching pairs at
+    the level over those where the comparison applies (floored at 1e-6); the previous value
+    when it never applies in the session. -#}
+{% macro er_m_step(comparison, level, index) -%}
+case
+    when sum(weighted.n_pairs * weighted.p) filter (where weighted.level_{{ comparison }} >= 0) > 0
+        then greatest(
+            coalesce(sum(weighted.n_pairs * weighted.p) filter (
+                where weighted.level_{{ comparison }} = {{ level }}
+            ), 0)
+            / sum(weighted.n_pairs * weighted.p) filter (where weighted.level_{{ comparison }} >= 0),
+            1e-6
+        )
+    else em.m[{{ index }}]
+end
+{%- endmacro %}

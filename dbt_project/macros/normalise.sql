@@ -37,11 +37,6 @@ public.umkm_phone_e164({{ expr }})
 nullif(lower(btrim({{ expr }})), '')
 {%- endmacro %}
 
-{#- Person name for hashing: case, accents, punctuation and spacing do not matter. -#}
-{% macro person_for_hash(expr) -%}
-nullif(btrim(regexp_replace(lower({{ expr }}), '[^a-z0-9]+', ' ', 'g')), '')
-{%- endmacro %}
-
 {#- Licence number (NIB): digits only. -#}
 {% macro nik_for_hash(expr) -%}
 nullif(regexp_replace(coalesce({{ expr }}, ''), '[^0-9]', '', 'g'), '')

@@ -1,8 +1,9 @@
 {#- The one staged shape of the seven marketplaces. `fields` maps the canonical field names
     of plugins/umkm/sources/registry.yaml to the source's own (dotted for nested JSON);
     `formats` gives the date formats; `brand_tiers` / `closed_statuses` are the values that
-    mean brand-owner store / closed (docs/BRIDGE.md). Street addresses are never selected;
-    personal data leaves as keyed hashes only. -#}
+    mean brand-owner store / closed (docs/BRIDGE.md). Personal data (owner, phone, e-mail,
+    street address) leaves as keyed hashes and matching keys only (macros pii_hash,
+    owner_keys, address_keys). -#}
 {% macro json_text(path, rel='source') -%}
 {%- set parts = path.split('.') -%}
 {%- if parts | length == 1 -%}
@@ -57,6 +58,8 @@ extracted as (
         {{ json_text(fields.shop_name) }} as shop_name,
         public.umkm_clean_name({{ json_text(fields.shop_name) }}) as name_clean,
         {{ json_text(fields.owner_name) }} as owner_name,
+        public.umkm_person_tokens({{ json_text(fields.owner_name) }}) as owner_tokens,
+        public.umkm_address_parts({{ json_text(fields.street) }}) as address_parts,
         {{ json_text(fields.phone) }} as phone,
         {{ json_text(fields.email) }} as email,
         {{ json_text(fields.city) }} as city,
@@ -91,7 +94,8 @@ final as (
         public.umkm_legal_form_from_clean(extracted.name_clean) as legal_form,
         {{ pii_hash(phone_for_hash('extracted.phone'), 'phone') }} as phone_hash,
         {{ pii_hash(email_for_hash('extracted.email'), 'email') }} as email_hash,
-        {{ pii_hash(person_for_hash('extracted.owner_name'), 'person') }} as owner_hash,
+        {{ owner_keys('extracted.owner_tokens') }},
+        {{ address_keys('extracted.address_parts') }},
         {{ licence_clean('extracted.licence_text') }} as licence,
         resolved.regency_code,
         left(resolved.regency_code, 2) as province_code,

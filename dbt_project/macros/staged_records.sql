@@ -1,10 +1,16 @@
 {#- The staged records of every marketplace, the registry and the e-Smart list, in one shape
     (a select statement): int_records_unioned stores it; int_entity_records reads it too, so
     entity resolution starts when staging ends instead of after the union is stored and
-    tested (39 s at scale 1.0 on the serial path). -#}
-{% macro staged_records() -%}
-{%- set marketplaces = ['tokopedia', 'lazada', 'shopee', 'bukalapak', 'blibli', 'blanja',
-                        'mataharimall'] -%}
+    tested (39 s at scale 1.0 on the serial path). `matching`: with the matching keys only
+    entity resolution reads (owner words and initials, street and address keys, the
+    platforms a registry or e-Smart record names). -#}
+{#- The marketplaces' source ids (plugins/umkm/sources/registry.yaml, kind marketplace). -#}
+{% macro marketplace_ids() -%}
+{{- return(['tokopedia', 'lazada', 'shopee', 'bukalapak', 'blibli', 'blanja', 'mataharimall']) -}}
+{%- endmacro %}
+
+{% macro staged_records(matching=false) -%}
+{%- set marketplaces = marketplace_ids() -%}
 with
 
 {% for sid in marketplaces -%}
@@ -51,6 +57,13 @@ marketplace_records as (
             is_dormant,
             null::boolean as is_registry_active,
             null::integer as training_year
+            {%- if matching %},
+                owner_words,
+                owner_initials,
+                street_key,
+                address_key,
+                null::text[] as platforms_named
+            {%- endif %}
         from {{ sid }}
         {% if not loop.last %}union all
         {% endif -%}
@@ -85,6 +98,13 @@ registry_records as (
         false as is_dormant,
         is_active as is_registry_active,
         null::integer as training_year
+        {%- if matching %},
+            owner_words,
+            owner_initials,
+            street_key,
+            address_key,
+            platforms_declared as platforms_named
+        {%- endif %}
     from registry
 ),
 
@@ -116,6 +136,13 @@ esmart_records as (
         false as is_dormant,
         null::boolean as is_registry_active,
         training_year
+        {%- if matching %},
+            owner_words,
+            owner_initials,
+            street_key,
+            address_key,
+            array_remove(array[lower(onboarded_marketplace)], null) as platforms_named
+        {%- endif %}
     from esmart
 ),
 

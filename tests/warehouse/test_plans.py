@@ -111,6 +111,8 @@ def test_the_world_has_a_few_thousand_records(world):
     for expected in (
         "model int_entity_candidate_pairs",
         "model int_entity_links",
+        "model int_entity_pairs_compared",
+        "model int_er_parameters",
         "model int_entity_clusters",
         "model dim_umkm_entity",
         "model fct_umkm_entity_snapshots",
@@ -138,7 +140,7 @@ def test_no_plan_has_an_exploding_join(world, fresh):
     assert not failing, f"PostgreSQL {version}: joins above their bound\n{report}"
     # the guard looked at joins: the entity-resolution models have some
     joined = {c.statement.removesuffix(" (inputs never analysed)") for c in checks if c.joins}
-    assert {"model int_entity_links", "model int_entity_clusters"} <= joined
+    assert {"model int_entity_pairs_compared", "model int_entity_clusters"} <= joined
 
 
 def test_the_guard_fails_a_product_of_records(world):

@@ -2,7 +2,8 @@
 that would explode.
 
 A statement passes when no join in its plan is estimated above `FACTOR` times the rows of
-the largest table the statement reads (at least `FLOOR_ROWS`). A product of two inputs
+the largest input the statement reads, a table or a set-returning function (at least
+`FLOOR_ROWS`). A product of two inputs
 (records x records) is estimated at about n times that size and fails on any world of a
 few thousand records; a join of keys, a fan-out to a few rows each, or a many-to-many
 join within small blocks stays far below. The estimates are those of the server the
@@ -148,13 +149,22 @@ def table_rows(conn, relations: Iterable[str]) -> float:
 BUILT_SCHEMAS = ("staging", "intermediate", "marts")
 
 
+def function_rows(plan: dict) -> float:
+    """The largest row estimate of a set-returning function the plan reads (a sample of a
+    million draws is an input of that size, like a table)."""
+    return max(
+        (float(n["Plan Rows"]) for n in _walk(plan) if n["Node Type"] == "Function Scan"),
+        default=0.0,
+    )
+
+
 def check_statement(conn, statement: Statement, *, fresh: bool = False) -> PlanCheck:
     """The statement's joins against its bound. `fresh`: planned as if the tables the
     build created had never been analysed (the plan must hold without their statistics
     too: a build whose analyse did not run, or a table read before autovacuum saw it)."""
     plan = explain(conn, statement)
     relations = plan_relations(plan)
-    input_rows = table_rows(conn, relations)
+    input_rows = max(table_rows(conn, relations), function_rows(plan))
     if fresh:
         built = sorted(r for r in relations if r.split(".", 1)[0] in BUILT_SCHEMAS)
         plan = explain(conn, statement, unanalysed=built)

@@ -1,26 +1,25 @@
 {#- Blocking: the pairs of records worth comparing, kept near-linear in the data.
 
-    Under the scoring (macros er_score_without_name, er_name_score) a pair that shares no identifier scores at most 9
-    (name +6, region +2, commodity +1), below er_accept_score: only a pair sharing a phone,
-    email, licence, national ID or owner (within a regency) can link. So the blocks are
-    those identifiers, and the names refine them:
-    - identifier blocks: same phone key, licence, national-ID key; same email key or
-      owner key within a regency together with the first or the last word of the name
-      (either word of one against either of the other). An email or an owner alone scores
-      10 or 7, so such a pair links only with a similar name, and similar names share an
-      end word: at scale 1.0 the e-mail and owner blocks alone made 84 % of 46.4M pairs;
-      split by the end words they leave 4.7M pairs in all, and of the 690,268 links that
-      only these blocks find, 76 are lost (typos at both ends or words reordered;
-      docs/PERFORMANCE.md). Every pair of a block of at most er_max_block_size records;
-    - a larger identifier block is a shared value (a reseller's phone, a placeholder, a
-      common owner name) and is split by name within regency: every pair of records with
-      the same normalised name and regency in it (name_regency), and a sorted
-      neighbourhood (name_neighbour): each record against the next er_window records of
-      its regency in the order of its normalised name and of its reversed name (catches a
-      typo at either end), so the candidates grow linearly.
-    A name block without an identifier (the same name in a regency, 18x the pairs for 10x
-    the records at scale 1.0) would give only pairs that cannot link. One row per pair with
-    the blocks that found it. -#}
+    Every pair of a block of at most er_max_block_size records is a candidate; the
+    Fellegi-Sunter model (int_entity_pair_scores) then judges it on every attribute. Blocks:
+    - identifiers: same phone key, licence, national-ID key; same e-mail key, or owner key
+      within a regency, together with the first or the last word of the name (either word
+      of one against either of the other: at scale 1.0 the e-mail and owner blocks alone
+      made 84 % of 46.4M pairs, split by the end words 4.7M; docs/PERFORMANCE.md);
+    - without identifiers (a business with no phone and no e-mail must still be found):
+      the first and the last word of the name, in either order, within a regency
+      (name_ends_regency: a typo or a legal form elsewhere in the name does not matter);
+      the first or the last word of the name within a regency together with the owner's
+      initials (initials_regency: "RUDI H." and "Rudi Hartono" are {h, r} either way); the
+      same street and house number within a regency together with an end word of the
+      name (address_regency);
+    - a larger block is a shared value (a reseller's phone, a common name word) and is
+      split by name within regency: every pair of records with the same normalised name
+      and regency in it (name_regency), and a sorted neighbourhood (name_neighbour): each
+      record against the next er_window records of its regency in the order of its
+      normalised name and of its reversed name (catches a typo at either end), so the
+      candidates grow linearly.
+    One row per pair with the blocks that found it. -#}
 {#- Parallel workers for the block keys: generating and sorting the 39.2M keys (scale 1.0)
     is most of the model, and while entity resolution runs nothing else uses the second
     core. PostgreSQL's default costs kept the plan serial; at zero setup and tuple costs it
@@ -42,6 +41,16 @@
     ('national_id', 'nik_hash', 'nik_hash is not null', false),
     ('owner_regency', 'hashtextextended(match_region, owner_hash)',
         'owner_hash is not null and match_region is not null', true),
+    ('name_ends_regency',
+        "hashtextextended(least(substring(name_norm from '^[^ ]+'), substring(name_norm from '[^ ]+$'))"
+            ~ " || ' ' || greatest(substring(name_norm from '^[^ ]+'), substring(name_norm from '[^ ]+$')),"
+            ~ " hashtextextended(match_region, 0))",
+        'name_norm is not null and match_region is not null', false),
+    ('initials_regency',
+        "hashtextextended(array_to_string(owner_initials, ''), hashtextextended(match_region, 0))",
+        'owner_initials is not null and match_region is not null', true),
+    ('address_regency', 'hashtextextended(match_region, address_key)',
+        'address_key is not null and match_region is not null', true),
 ] -%}
 {%- set block_names = identifier_blocks | map(attribute=0) | list
     + ['name_regency', 'name_neighbour'] -%}
@@ -58,6 +67,8 @@ records as not materialized (
         licence,
         nik_hash,
         owner_hash,
+        owner_initials,
+        address_key,
         match_region,
         name_norm
     from {{ ref('int_entity_records') }}

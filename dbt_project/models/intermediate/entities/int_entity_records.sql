@@ -17,11 +17,23 @@ with
 -- the union int_records_unioned stores, read from staging (macro staged_records): this
 -- model need not wait for that table and its tests
 records as (
-    {{ staged_records() }}
+    {{ staged_records(matching=true) }}
 ),
 
 regencies as (
     select * from {{ ref('stg_bps__regencies') }}
+),
+
+-- the marketplaces (source ids): what a registry or e-Smart record's free-text list of
+-- platforms can name
+marketplaces as (
+    select marketplace.platform
+    from (
+        values
+        {%- for sid in marketplace_ids() %}
+            ('{{ sid }}'){{ "," if not loop.last }}
+        {%- endfor %}
+    ) as marketplace (platform)
 ),
 
 -- A kabupaten and a kota of the same name in one province (Kab. Bandung / Kota Bandung)
@@ -55,6 +67,11 @@ latest as (
         records.commodity,
         records.business_scale,
         records.is_brand_store,
+        records.owner_words,
+        records.owner_initials,
+        records.street_key,
+        records.address_key,
+        records.platforms_named,
         -- in the same sort as the distinct on: one pass over the records, no second one
         -- grouping them and a join back (about 35 s at scale 1.0)
         min(records.snapshot) over (
@@ -88,9 +105,21 @@ final as (
         latest.province_code,
         latest.commodity,
         latest.business_scale,
-        latest.is_brand_store
+        latest.is_brand_store,
+        public.umkm_tokens_sorted(string_to_array(latest.name_norm, ' ')) as name_sorted,
+        latest.owner_words,
+        latest.owner_initials,
+        latest.street_key,
+        latest.address_key,
+        named_platforms.platforms as platforms_named
     from latest
     left join twin_regions on latest.regency_code = twin_regions.regency_code
+    left join lateral (
+        select array_agg(distinct marketplaces.platform order by marketplaces.platform) as platforms
+        from unnest(latest.platforms_named) as named (item)
+        inner join marketplaces
+            on {{ names_platform('named.item', 'marketplaces.platform') }}
+    ) as named_platforms on latest.platforms_named is not null
 )
 
 select * from final

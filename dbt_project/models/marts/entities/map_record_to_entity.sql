@@ -19,14 +19,14 @@ link_ends as (
         rid_a as rid,
         rid_b as other_rid,
         match_rule,
-        score
+        match_weight
     from links
     union all
     select
         rid_b as rid,
         rid_a as other_rid,
         match_rule,
-        score
+        match_weight
     from links
 ),
 
@@ -40,7 +40,7 @@ best_rule as (
         on
             link_ends.other_rid = other.rid
             and mine.entity_rid = other.entity_rid
-    order by link_ends.rid asc, link_ends.score desc, link_ends.match_rule asc
+    order by link_ends.rid asc, link_ends.match_weight desc, link_ends.match_rule asc
 ),
 
 final as (

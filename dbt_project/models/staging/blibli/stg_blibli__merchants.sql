@@ -1,8 +1,8 @@
 {{ stage_marketplace(
     'blibli',
     fields={
-        'shop_name': 'name', 'owner_name': 'owner', 'phone': 'phone',
-        'email': 'email', 'city': 'address.city', 'province': 'address.province',
+        'shop_name': 'name', 'owner_name': 'owner', 'phone': 'phone', 'email': 'email',
+        'street': 'address.street', 'city': 'address.city', 'province': 'address.province',
         'tier': 'level', 'category': 'category', 'product_count': 'products', 'licence': 'nib',
         'opened': 'created_at', 'last_active': 'last_login_at', 'status': 'state',
         'updated': 'updated_at'

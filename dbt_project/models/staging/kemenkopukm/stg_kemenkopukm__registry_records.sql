@@ -6,7 +6,9 @@ source as (
         record_id,
         record,
         -- cleaned once for both the matching name and the legal form
-        public.umkm_clean_name(record ->> 'nama_usaha') as name_clean
+        public.umkm_clean_name(record ->> 'nama_usaha') as name_clean,
+        public.umkm_person_tokens(record ->> 'nama_pemilik') as owner_tokens,
+        public.umkm_address_parts(record ->> 'alamat') as address_parts
     from {{ source('kemenkopukm', 'kemenkopukm') }}
 ),
 
@@ -22,8 +24,8 @@ final as (
         public.umkm_legal_form_from_clean(source.name_clean) as legal_form,
         {{ pii_hash(phone_for_hash("source.record ->> 'no_hp'"), 'phone') }} as phone_hash,
         {{ pii_hash(email_for_hash("source.record ->> 'email'"), 'email') }} as email_hash,
-        {{ pii_hash(person_for_hash("source.record ->> 'nama_pemilik'"), 'person') }}
-            as owner_hash,
+        {{ owner_keys('source.owner_tokens') }},
+        {{ address_keys('source.address_parts') }},
         {{ pii_hash(nik_for_hash("source.record ->> 'nik_pemilik'"), 'nik') }}
             as nik_hash,
         {{ licence_clean("source.record ->> 'nib'") }} as licence,

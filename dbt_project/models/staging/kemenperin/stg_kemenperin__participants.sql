@@ -8,7 +8,9 @@ source as (
         record_id,
         record,
         -- cleaned once for both the matching name and the legal form
-        public.umkm_clean_name(record ->> 'Nama IKM') as name_clean
+        public.umkm_clean_name(record ->> 'Nama IKM') as name_clean,
+        public.umkm_person_tokens(record ->> 'Nama Pemilik') as owner_tokens,
+        public.umkm_address_parts(record ->> 'Alamat') as address_parts
     from {{ source('kemenperin', 'kemenperin') }}
 ),
 
@@ -27,8 +29,8 @@ final as (
         public.umkm_name_from_clean(source.name_clean) as name_norm,
         public.umkm_legal_form_from_clean(source.name_clean) as legal_form,
         {{ pii_hash(phone_for_hash("source.record ->> 'No. Telp'"), 'phone') }} as phone_hash,
-        {{ pii_hash(person_for_hash("source.record ->> 'Nama Pemilik'"), 'person') }}
-            as owner_hash,
+        {{ owner_keys('source.owner_tokens') }},
+        {{ address_keys('source.address_parts') }},
         resolved.regency_code,
         left(resolved.regency_code, 2) as province_code,
         nullif(btrim(source.record ->> 'Komoditas'), '') as commodity,

@@ -1,8 +1,8 @@
 {{ stage_marketplace(
     'lazada',
     fields={
-        'shop_name': 'shop_name', 'owner_name': 'owner_name', 'phone': 'phone',
-        'email': 'email', 'city': 'city', 'province': 'province', 'tier': 'tier',
+        'shop_name': 'shop_name', 'owner_name': 'owner_name', 'phone': 'phone', 'email': 'email',
+        'street': 'address', 'city': 'city', 'province': 'province', 'tier': 'tier',
         'category': 'category', 'product_count': 'product_count', 'licence': 'nib',
         'opened': 'joined_at', 'last_active': 'last_active_at', 'status': 'status',
         'updated': 'updated_at'

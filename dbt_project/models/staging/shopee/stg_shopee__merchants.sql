@@ -1,8 +1,8 @@
 {{ stage_marketplace(
     'shopee',
     fields={
-        'shop_name': 'shop_name', 'owner_name': 'owner_name', 'phone': 'phone',
-        'email': 'email', 'city': 'city', 'province': 'province', 'tier': 'shop_type',
+        'shop_name': 'shop_name', 'owner_name': 'owner_name', 'phone': 'phone', 'email': 'email',
+        'street': 'address', 'city': 'city', 'province': 'province', 'tier': 'shop_type',
         'category': 'category', 'product_count': 'item_count', 'licence': 'business_license',
         'opened': 'ctime', 'last_active': 'last_active', 'status': 'status'
     },
