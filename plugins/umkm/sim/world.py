@@ -173,6 +173,7 @@ class World:
     ent_large: np.ndarray  # int8 LARGE_*
     ent_platform: np.ndarray  # int8 platform of the first shop (-1: none)
     calibration: dict = field(default_factory=dict)
+    places: object = None  # kecamatan and kelurahan names (held-out profile only)
 
     @property
     def n_entities(self) -> int:
@@ -635,6 +636,10 @@ def build_world(cfg: SimConfig, regions: Regions | None = None) -> World:
         ent_large=ent_large,
         ent_platform=ent_platform,
     )
+    if cfg.profile == "heldout":  # read once, before the listeners fork
+        from umkm.sim.heldout import load_places
+
+        world.places = load_places(regions)
     _release_memory()
     world.calibration = {
         "kominfo_total_headline": K,
