@@ -93,7 +93,7 @@ class NoiseProfile:
     name_emoji_rate: float = 0.05  # an emoji at the end (marketplaces only)
     name_upper_rate: float = 0.12  # upper case (not the registry)
     name_lower_rate: float = 0.05  # lower case (not the registry)
-    registry_upper_rate: float = 0.7  # registry: shop and owner names in upper case
+    registry_upper_rate: float = 0.7  # registry: shop name, owner, address in upper case
     # --- owner names ---
     honorific_rate: float = 0.15  # H., Hj., Dr., Ir., S.E., Ibu, Pak ... before or after
     owner_initial_rate: float = 0.1  # a name of two or more words: one shortened to an initial
