@@ -1,6 +1,6 @@
 """Benchmark: simulator -> reference data -> ingestion -> validation -> publish -> dbt -> report.
 
-Prints a table and writes `.local/bench/pipeline-<scale>-pg<major>.json`: wall time and
+Prints a table and writes `.local/bench/pipeline-<scale>[-<profile>]-pg<major>.json`: wall time and
 records/s per stage, peak resident memory of each stage's process (`wait4` rusage of the child), the
 warehouse size, the machine's speed on a fixed query (`calibration_s`: compare runs on
 different days by it), a rerun of the same snapshot with nothing changed (each delivery is pulled
@@ -9,7 +9,10 @@ again and found unchanged, and the dbt build is skipped, as in the DAGs), and th
 at a smaller scale.
 
     .venv/bin/python bench/bench_pipeline.py --scale 0.1 [--baseline-scale 0.01] [--keep]
-        [--warehouse-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--warehouse-url postgresql://postgres@127.0.0.1:5432/postgres] [--profile heldout]
+
+`--profile` is the simulator's noise profile (docs/SIMULATOR.md, "Noise profiles"; the
+file name gets `-heldout` for the held-out one).
 
 The numbers are measured, never asserted: this is not a test. Each stage runs in its own
 process (`--stage ...` re-enters this script) so its peak memory is its own. The benchmark
@@ -331,6 +334,12 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--baseline-scale", type=float, default=None, help="default scale/10")
     parser.add_argument("--seed", type=int, default=2017)
+    parser.add_argument(
+        "--profile",
+        choices=("default", "heldout"),
+        default="default",
+        help="the simulator's noise profile (docs/SIMULATOR.md)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument("--workers", type=int, default=2, help="loader processes for ingest")
     parser.add_argument(
@@ -358,13 +367,18 @@ def main() -> int:
         os.environ["WAREHOUSE_URL"] = args.warehouse_url
     name = f"bench_{str(args.scale).replace('.', '_')}"
     url = fresh_database(name)
-    results: dict = {"scale": args.scale, "snapshot": SNAPSHOT, "cores": os.cpu_count()}
+    results: dict = {
+        "scale": args.scale,
+        "snapshot": SNAPSHOT,
+        "cores": os.cpu_count(),
+        "profile": args.profile,
+    }
     with connect(url) as conn:
         results["server_version"] = conn.execute("show server_version").fetchone()[0]
     print(f"Warehouse server: PostgreSQL {results['server_version']}", flush=True)
     results["calibration_s"] = calibrate(url)
     try:
-        with start_simulator(args.seed, args.scale, [SNAPSHOT]) as sim:
+        with start_simulator(args.seed, args.scale, [SNAPSHOT], profile=args.profile) as sim:
             env = {**os.environ, **sim.env, "UMKM_BENCH_WORKERS": str(args.workers)}
             # the simulator's CPU: serving the feeds here costs what a partner's server would
             started, cpu = time.monotonic(), cpu_of(sim.pid)
@@ -386,7 +400,7 @@ def main() -> int:
         # that snapshot would resume it).
         base_scale = args.baseline_scale or args.scale / 10
         base_url = fresh_database(f"{name}_baseline")
-        with start_simulator(args.seed, base_scale, [SNAPSHOT]) as sim:
+        with start_simulator(args.seed, base_scale, [SNAPSHOT], profile=args.profile) as sim:
             env = {**os.environ, **sim.env}
             naive = run_stage("baseline", base_url, env)
             ours = run_stage("ingest", base_url, {**env, "UMKM_BENCH_SOURCES": "tokopedia"})
@@ -396,7 +410,8 @@ def main() -> int:
         if not args.keep:
             drop_database(name)
 
-    print_table(f"Pipeline at scale {args.scale} (snapshot {SNAPSHOT})", results["stages"])
+    profile = "" if args.profile == "default" else f", {args.profile} noise profile"
+    print_table(f"Pipeline at scale {args.scale} (snapshot {SNAPSHOT}{profile})", results["stages"])
     if "rerun" in results:
         print_table("Rerun, nothing changed", results["rerun"])
     naive = results["baseline"]["naive"]
@@ -421,7 +436,8 @@ def main() -> int:
     rerun = f"{results['rerun_total_s']}s" if "rerun_total_s" in results else "not run"
     print(f"Total {results['total_s']}s, rerun {rerun}")
     major = results["server_version"].split(".")[0]
-    out = settings.state_dir() / "bench" / f"pipeline-{args.scale}-pg{major}.json"
+    tag = "" if args.profile == "default" else f"-{args.profile}"
+    out = settings.state_dir() / "bench" / f"pipeline-{args.scale}{tag}-pg{major}.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     print(f"Results: {out}")
     return 0

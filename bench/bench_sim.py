@@ -1,6 +1,7 @@
 """Benchmark the feed simulator: records/s per source and in aggregate, and peak memory.
 
     .venv/bin/python bench/bench_sim.py --scale 1.0 [--snapshot 2017-11-15] [--sequential]
+        [--profile heldout]
 
 Starts `python -m umkm.sim serve` (one forked listener per source), pulls one whole snapshot
 of every record-bearing source with a minimal keep-alive client (one client process per
@@ -177,10 +178,11 @@ def main() -> int:
     parser.add_argument("--snapshot", default="2017-11-15")
     parser.add_argument("--sources", nargs="*", default=SOURCES)
     parser.add_argument("--sequential", action="store_true", help="one source at a time")
+    parser.add_argument("--profile", choices=("default", "heldout"), default="default")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    sim = start_simulator(args.seed, args.scale, [args.snapshot])
+    sim = start_simulator(args.seed, args.scale, [args.snapshot], profile=args.profile)
     startup = time.perf_counter() - t0
     sampler = MemorySampler(sim.pid)
     sampler.start()

@@ -104,6 +104,7 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
             use_sim=not args.no_sim,
             only=args.only,
+            sim_profile=args.sim_profile,
         )
     except runner.RunError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -127,6 +128,12 @@ def _add_run(sub) -> None:
     p.add_argument("--snapshot", default=settings.HEADLINE_SNAPSHOT, help="YYYY-MM-DD")
     p.add_argument("--scale", type=float, default=DEFAULT_SCALE, help="simulator scale")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="simulator seed")
+    p.add_argument(
+        "--sim-profile",
+        choices=("default", "heldout"),
+        default="default",
+        help="the simulator's noise profile (heldout: text the matcher was not tuned on)",
+    )
     p.add_argument(
         "--no-sim",
         action="store_true",

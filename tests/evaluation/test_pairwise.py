@@ -183,3 +183,13 @@ def test_population_coverage_per_method():
         "loglinear_3list_pairwise": (150, False),
         "broken": (150, False),
     }
+
+
+def test_truth_folder_is_the_folder_or_its_truth(tmp_path):
+    from umkm.evaluation.cli import truth_folder
+
+    assert truth_folder(tmp_path) is None
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "records.csv").write_text("snapshot,source_id,record_id,entity_id\n")
+    assert truth_folder(tmp_path) == tmp_path / "truth"  # `umkm sim truth --out DIR`
+    assert truth_folder(tmp_path / "truth") == tmp_path / "truth"

@@ -1,4 +1,5 @@
-"""One small simulator for the whole conformance suite (scale 0.001), its truth beside it."""
+"""One small simulator for the whole conformance suite (scale 0.001), its truth beside it;
+the suite runs once per noise profile (the same world, written two ways)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,22 @@ HEADLINE = "2017-11-15"
 LATE = "2019-06-15"  # MatahariMall.com has stopped; e-Smart files 2017-2019 count
 
 
-@pytest.fixture(scope="session")
-def sim_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("sim")
+PROFILES = ["default", "heldout"]
+
+
+@pytest.fixture(scope="session", params=PROFILES)
+def sim_profile(request) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="session")
-def sim(sim_dir):
-    handle = start_simulator(SEED, SCALE, [HEADLINE, LATE], truth_out=sim_dir)
+def sim_dir(tmp_path_factory, sim_profile) -> Path:
+    return tmp_path_factory.mktemp(f"sim-{sim_profile}")
+
+
+@pytest.fixture(scope="session")
+def sim(sim_dir, sim_profile):
+    handle = start_simulator(SEED, SCALE, [HEADLINE, LATE], truth_out=sim_dir, profile=sim_profile)
     yield handle
     handle.stop()
 

@@ -62,7 +62,7 @@ def _raw_pages(env: dict[str, str]) -> dict[str, bytes]:
 
 def test_same_seed_same_bytes(sim, tmp_path):
     first = _raw_pages(sim.env)
-    with start_simulator(SEED, SCALE, [HEADLINE]) as other:
+    with start_simulator(SEED, SCALE, [HEADLINE], profile=sim.profile) as other:
         second = _raw_pages(other.env)
     assert first.keys() == second.keys()
     for source in first:
@@ -82,8 +82,8 @@ def _digest(records: list[dict], key: str) -> list[str]:
     return [r[key] for r in records]
 
 
-def test_flaky_faults(truth_records, tmp_path):
-    with start_simulator(SEED, SCALE, [HEADLINE], faults="flaky") as flaky:
+def test_flaky_faults(sim_profile, truth_records, tmp_path):
+    with start_simulator(SEED, SCALE, [HEADLINE], faults="flaky", profile=sim_profile) as flaky:
         env = flaky.env
         conn = lambda s: env[f"AIRFLOW_CONN_UMKM_{s.upper()}"]  # noqa: E731
         oauth = Client(conn("tokopedia"))
@@ -175,3 +175,83 @@ def test_no_list_count_follows_the_odds_ratio():
     # (with n = only_m x only_r / both: independent = n - e, doubled = 2n - e)
     esmart_only = doubled["on_no_list"] - 2 * independent["on_no_list"]
     assert 0 <= esmart_only < 0.2 * independent["on_no_list"]
+
+
+#: sha256 of `_raw_pages` (seed 11, scale 0.001, 2017-11-15) computed with the code before
+#: the noise profiles and the exact registry figure (commit ef3b690). The default profile
+#: must keep serving these bytes; only the registry changed (its records now include the
+#: valid ones that make Kemenkop's figure exact).
+DEFAULT_PAGES_BEFORE = {
+    "tokopedia": "f5ad1b8e9bd14de42b6642f5b6ba252b2b395230d22d16192291cc6bc89875c2",
+    "lazada": "51d57e1892aedd2d14d57e14a2160cbe2bdbc82606cbd3e30ee8ecf900f779e1",
+    "shopee": "fc010986f2c710bd8be02c243fd41c8a803ae909f632c6e1a72799c462103d7b",
+    "bukalapak": "f3e87e9150e55bceb36b69cd96b832da93231200d3b549b499ef1bf65f22b05c",
+    "blibli": "907d8b88cfa2e11d48be82f60ea100a2640f5974bfd99de59a1e22da5690e6c6",
+    "blanja": "2fc262b5fe16b719034e42092cbacb0d736ac25f8c23b139ee5388467567d79e",
+    "mataharimall": "f377682249ce7b94779388562eeb716bd503d775a55f625daaf9f109cc2107ac",
+    "kemenperin": "4f335d324a6e7a7ec2f6719896d53da0de62567c95000779f79efa93250e1db2",
+    "kominfo": "d30bf13f06e3c08ee9a5620e2d0fb572b69d04c3bf404160171931d1d2d43637",
+}
+REGISTRY_PAGE_BEFORE = "0c5c55576bbf392658e3de1b51820c6cf7339e9255240a64c51e0cfc5e1df6a9"
+#: every marketplace record (JSON texts, file-drop CSV) of 2017-11-15 and 2019-06-15 and
+#: every e-Smart row, rendered directly, by the same code (seed 11 at 0.001, 2017 at 0.01)
+DEFAULT_RENDER_BEFORE = {
+    (11, 0.001): (
+        "9f97e363dfc960dc145ec1c176269d612c2a896c94ef3a6c041a171e2976bc10",
+        "dacc30446ac4627cdffc713d036dde9ff47a94bc85d23a434d2086a48f472db2",
+    ),
+    (2017, 0.01): (
+        "cb0a26e9aad0319d6beffc4e83cd1a3a0baaf527644e0ef4396831a4a59110e3",
+        "5a8e12c80e0de3b3a671bda5305aaa32fdf025bf26ebbc6db86dd4662e2dcd54",
+    ),
+}
+
+
+def test_default_profile_serves_the_same_bytes_as_before(sim):
+    pages = _raw_pages(sim.env)
+    digests = {s: hashlib.sha256(b).hexdigest() for s, b in pages.items()}
+    if sim.profile == "default":
+        assert {s: digests[s] for s in DEFAULT_PAGES_BEFORE} == DEFAULT_PAGES_BEFORE
+        assert digests["kemenkopukm"] != REGISTRY_PAGE_BEFORE  # the registry alone changed
+    else:  # the same world (Kominfo's counts), every text-bearing page written otherwise
+        assert digests["kominfo"] == DEFAULT_PAGES_BEFORE["kominfo"]
+        for source, before in DEFAULT_PAGES_BEFORE.items():
+            if source != "kominfo":
+                assert digests[source] != before, source
+
+
+def _render_digests(seed: int, scale: float) -> tuple[str, str]:
+    import io
+    from datetime import date
+
+    import numpy as np
+
+    from umkm.sim import records
+    from umkm.sim.config import SimConfig
+    from umkm.sim.render import Renderer
+    from umkm.sim.world import build_world, day
+
+    world = build_world(SimConfig(seed=seed, scale=scale))
+    r = Renderer(world)
+    markets = hashlib.sha256()
+    for snap in (date(2017, 11, 15), date(2019, 6, 15)):
+        d = day(snap)
+        for p in world.platforms:
+            if not p.has_data(d):
+                continue
+            rows = np.arange(p.n_rows(d))
+            if p.name in ("blanja", "mataharimall"):
+                out = io.StringIO()
+                records.merchants_csv(r, p, rows, d, out)
+                markets.update(out.getvalue().encode())
+            else:
+                markets.update("\n".join(records.merchants_json(r, p, rows, d)).encode())
+    esmart = hashlib.sha256()
+    for year in (2017, 2018, 2019):
+        esmart.update(repr(records.esmart_rows(r, year)).encode())
+    return markets.hexdigest(), esmart.hexdigest()
+
+
+def test_default_profile_renders_every_record_as_before():
+    for (seed, scale), expected in DEFAULT_RENDER_BEFORE.items():
+        assert _render_digests(seed, scale) == expected, (seed, scale)

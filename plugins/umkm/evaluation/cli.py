@@ -12,7 +12,12 @@ def add_parser(subparsers) -> None:
         "eval",
         help="pairwise precision/recall of entity resolution against a simulator's truth",
     )
-    p.add_argument("--truth", required=True, help="folder holding records.csv (and world.json)")
+    p.add_argument(
+        "--truth",
+        required=True,
+        help="folder holding records.csv (and world.json), or the --out folder of "
+        "`umkm sim truth` (which holds them in truth/)",
+    )
     p.add_argument("--snapshot", help="snapshot date (default: the latest mapped)")
     p.add_argument("--url", help="warehouse URL (default: the configured warehouse)")
     p.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
@@ -54,10 +59,28 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def truth_folder(path: Path) -> Path | None:
+    """The folder holding records.csv: `path` itself or its `truth/` (None: neither)."""
+    for folder in (path, path / "truth"):
+        if (folder / "records.csv").is_file():
+            return folder
+    return None
+
+
 def _eval(args: argparse.Namespace) -> int:
+    import sys
+
     from umkm.evaluation.pairwise import evaluate
 
-    report = evaluate(Path(args.truth), snapshot=args.snapshot, url=args.url)
+    folder = truth_folder(Path(args.truth))
+    if folder is None:
+        print(
+            f"error: no records.csv in {args.truth} or {args.truth}/truth: write the truth with "
+            f"`umkm sim truth --out {args.truth}` (same seed, scale and snapshot as the run)",
+            file=sys.stderr,
+        )
+        return 2
+    report = evaluate(folder, snapshot=args.snapshot, url=args.url)
     print(format_report(report))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, indent=2, default=str))

@@ -39,15 +39,24 @@ class RunError(RuntimeError):
     pass
 
 
-def start_simulator(seed: int, scale: float, snapshot: str, log_path: Path) -> SimulatorHandle:
+def start_simulator(
+    seed: int, scale: float, snapshot: str, log_path: Path, profile: str = "default"
+) -> SimulatorHandle:
     """Start `umkm sim serve` as its own process; wait for its READY line. Its connection
-    settings are also written to `.local/sim/connections.env` for other shells."""
+    settings are also written to `.local/sim/connections.env` for other shells. `profile`
+    is the simulator's noise profile (`default`, or `heldout` to measure entity resolution
+    on text it was not tuned on)."""
     env_file = settings.state_dir() / "sim" / "connections.env"
     env_file.parent.mkdir(parents=True, exist_ok=True)
     env_file.unlink(missing_ok=True)
     try:
         return sim_handle.start_simulator(
-            seed, scale, snapshot, extra_args=["--env-out", str(env_file)], log_path=log_path
+            seed,
+            scale,
+            snapshot,
+            extra_args=["--env-out", str(env_file)],
+            log_path=log_path,
+            profile=profile,
         )
     except RuntimeError as exc:
         raise RunError(str(exc)) from exc
@@ -75,6 +84,7 @@ def run(
     seed: int = DEFAULT_SEED,
     use_sim: bool = True,
     only: list[str] | None = None,
+    sim_profile: str = "default",
 ) -> dict:
     snap = parse_snapshot(snapshot).isoformat()
     started = time.monotonic()
@@ -89,7 +99,7 @@ def run(
     sim = None
     try:
         if use_sim:
-            sim = start_simulator(seed, scale, snap, logs / "simulator.log")
+            sim = start_simulator(seed, scale, snap, logs / "simulator.log", sim_profile)
             env.update(sim.env)
         else:
             env.update(source_env_from_environment())
@@ -115,6 +125,7 @@ def run(
     summary = {
         "snapshot": snap,
         "scale": scale if use_sim else None,
+        "sim_profile": sim_profile if use_sim else None,
         "warehouse": redact(url),
         "runs": runs,
         "log": str(run_log),
@@ -162,7 +173,13 @@ def print_summary(summary: dict, details: dict) -> None:
     print()
     print(
         f"UMKM pipeline, snapshot {summary['snapshot']}"
-        + (f" (simulator scale {summary['scale']})" if summary["scale"] else "")
+        + (f" (simulator scale {summary['scale']}" if summary["scale"] else "")
+        + (
+            f", noise profile {summary['sim_profile']}"
+            if summary["scale"] and summary.get("sim_profile", "default") != "default"
+            else ""
+        )
+        + (")" if summary["scale"] else "")
     )
     for r in summary["runs"]:
         print(f"  {r['dag_id']:<24} {r['state']:<8} {r['seconds']:>6.1f}s")

@@ -42,6 +42,13 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=[C.HEADLINE],
         help="snapshot date(s) YYYY-MM-DD[,YYYY-MM-DD...] whose truth is written",
     )
+    p.add_argument(
+        "--profile",
+        choices=C.PROFILES,
+        default="default",
+        help="noise profile: how the world's text is written (default: default; heldout: "
+        "other vocabularies and variations, for measuring a matcher tuned on the default)",
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -51,9 +58,11 @@ def _serve(args: argparse.Namespace) -> int:
     from umkm.sim.world import build_world
 
     started = time.monotonic()
-    world = build_world(SimConfig(seed=args.seed, scale=args.scale, faults=args.faults))
+    world = build_world(
+        SimConfig(seed=args.seed, scale=args.scale, faults=args.faults, profile=args.profile)
+    )
     print(
-        f"umkm.sim: world seed={args.seed} scale={args.scale} built in "
+        f"umkm.sim: world seed={args.seed} scale={args.scale} profile={args.profile} built in "
         f"{time.monotonic() - started:.1f}s",
         file=sys.stderr,
         flush=True,
@@ -76,7 +85,7 @@ def _truth(args: argparse.Namespace) -> int:
     from umkm.sim.truth import write_truth
     from umkm.sim.world import build_world
 
-    world = build_world(SimConfig(seed=args.seed, scale=args.scale))
+    world = build_world(SimConfig(seed=args.seed, scale=args.scale, profile=args.profile))
     target = write_truth(world, args.snapshot, Path(args.out))
     print(f"truth written to {target}")
     return 0

@@ -65,6 +65,83 @@ ESMART_COMMODITIES = (
 ESMART_YEARS = (2017, 2018, 2019)
 
 
+#: Noise profiles: `default` (the vocabulary and noise the matcher is tuned on) and
+#: `heldout` (other vocabularies, other variations, at the rates of `NoiseProfile`).
+PROFILES = ("default", "heldout")
+
+
+@dataclass(frozen=True)
+class NoiseProfile:
+    """Rates of the held-out profile's variations (docs/SIMULATOR.md, "Noise profiles").
+
+    Per record unless marked "per business". ASSUMPTIONS like every knob: plausible rates
+    for text typed by sellers and clerks, not measured anywhere. The structure of the world
+    (who has which shop, phone, licence) is the same as in the default profile; `SimConfig`'s
+    `other_phone_rate`, `landline_share`, `nib_share` and `twin_share` apply to both, and its
+    `typo_rate`, `emoji_rate` and `missing_optional_rate` to the default profile only."""
+
+    # --- shop names ---
+    legal_form_share: float = 0.5  # per business: a legal form or shop-type word
+    legal_form_shown_rate: float = 0.7  # ... written on the record
+    legal_form_variant_rate: float = 0.25  # ... UD/CV/PT written out, Toko/Warung/Kop. short
+    legal_form_dotted_rate: float = 0.3  # ... an abbreviation written with dots (U.D., Tk.)
+    legal_form_end_rate: float = 0.25  # ... at the end ("Sekar Arum, UD")
+    name_punctuation_rate: float = 0.08  # a hyphen between two words, or a final period
+    name_swap_rate: float = 0.05  # two adjacent words swapped
+    name_typo_rate: float = 0.05  # one character dropped, doubled, swapped or mistyped
+    name_space_rate: float = 0.06  # a doubled, leading or trailing space
+    name_emoji_rate: float = 0.05  # an emoji at the end (marketplaces only)
+    name_upper_rate: float = 0.12  # upper case (not the registry)
+    name_lower_rate: float = 0.05  # lower case (not the registry)
+    registry_upper_rate: float = 0.7  # registry: shop name, owner, address in upper case
+    # --- owner names ---
+    honorific_rate: float = 0.15  # H., Hj., Dr., Ir., S.E., Ibu, Pak ... before or after
+    owner_initial_rate: float = 0.1  # a name of two or more words: one shortened to an initial
+    owner_drop_rate: float = 0.06  # a name of two or three words: one word left out
+    owner_swap_rate: float = 0.05  # a name of two or more words: word order swapped
+    owner_typo_rate: float = 0.04  # one character dropped, doubled, swapped or mistyped
+    owner_upper_rate: float = 0.15  # upper case (not the registry)
+    owner_lower_rate: float = 0.04  # lower case (not the registry)
+    # --- addresses ---
+    address_missing_rate: float = 0.2  # the street address absent (where optional)
+    street_prefix_variant_rate: float = 0.5  # Jln. / Jalan / JL / JL. / Jl instead of Jl.
+    house_number_variant_rate: float = 0.5  # Nomor / No / No.12 / none instead of No.
+    rt_rw_rate: float = 0.35  # RT 03/RW 05 (in one of its spellings) written
+    kelurahan_rate: float = 0.3  # Kel. / Kelurahan / Desa part written
+    kecamatan_rate: float = 0.3  # Kec. / Kecamatan part written
+    house_letter_share: float = 0.1  # per business: a house number with a letter (12A)
+    house_range_share: float = 0.04  # per business: a range of numbers (12-14)
+    gang_share: float = 0.12  # per business: in an alley off the street (Gg. ...)
+    gang_variant_rate: float = 0.4  # ... written Gang instead of Gg.
+    komplek_share: float = 0.12  # per business: in a housing estate (Komplek / Perum ... Blok)
+    komplek_variant_rate: float = 0.4  # ... written Komp. / Perumahan instead of Komplek / Perum
+    address_upper_rate: float = 0.1  # upper case (registry: registry_upper_rate)
+    # --- regency and province free text ---
+    regency_prefix_drop_rate: float = 0.3  # no Kab. / Kota: the bare name
+    regency_prefix_variant_rate: float = 0.3  # Kabupaten / Kab / Kodya / Kotamadya instead
+    regency_alias_rate: float = 0.4  # a regency with a common other name written so (Solo)
+    region_upper_rate: float = 0.12  # regency and province in upper case
+    province_short_rate: float = 0.35  # a province with a short form written so (Jatim)
+    province_missing_rate: float = 0.25  # province absent (where optional)
+    # --- phones ---
+    phone_intl_rate: float = 0.35  # +62 / 62 instead of the leading 0
+    phone_grouped_rate: float = 0.45  # digits grouped with spaces, dashes or dots
+    phone_missing_rate: float = 0.12  # absent (where optional)
+    no_contact_share: float = 0.08  # per business: keeps phone and e-mail off some records
+    no_contact_rate: float = 0.6  # ... on this share of its records (no phone where optional,
+    #                                else a number that is not the business's; no e-mail)
+    # --- e-mail, licence, national id, platforms ---
+    email_missing_rate: float = 0.45  # e-mail absent
+    email_upper_rate: float = 0.12  # e-mail written with upper case
+    nib_shown_rate: float = 0.55  # a business's licence number shown on the record
+    nik_missing_rate: float = 0.3  # registry: the owner's NIK absent
+    platform_variant_rate: float = 0.6  # registry: the marketplace spelled variously (tokped)
+    social_mix_rate: float = 0.5  # registry: social media listed beside the marketplace
+
+    def with_(self, **changes) -> NoiseProfile:
+        return replace(self, **changes)
+
+
 def _default_shares() -> dict[str, float]:
     # ASSUMPTION: share of the published marketplace count per platform in 2017.
     return {
@@ -91,6 +168,8 @@ class SimConfig:
     seed: int = 2017
     scale: float = 0.01
     faults: str = "none"
+    profile: str = "default"  # noise profile (PROFILES): how the world's text is written
+    noise: NoiseProfile = field(default_factory=NoiseProfile)  # the held-out profile's rates
 
     # --- published facts (calibration at the headline date) ---
     kominfo_total: int = 4_600_000  # Kominfo's total on 2017-11-15, scale 1
@@ -140,6 +219,12 @@ class SimConfig:
     # --- invalid records a validating pipeline must quarantine ---
     invalid_share: float = 0.004  # empty names, unknown regions, future dates, bad codes
     duplicate_share: float = 0.001  # a record delivered twice in one snapshot
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(
+                f"unknown noise profile {self.profile!r}: use one of {', '.join(PROFILES)}"
+            )
 
     def with_(self, **changes) -> SimConfig:
         return replace(self, **changes)

@@ -25,9 +25,12 @@ def _snapshot_list(snapshots: Iterable[str | date] | str) -> list[str]:
 class SimulatorHandle:
     """A running `python -m umkm.sim serve` process. `.env` holds its connection settings."""
 
-    def __init__(self, process: subprocess.Popen, env: dict[str, str]) -> None:
+    def __init__(
+        self, process: subprocess.Popen, env: dict[str, str], profile: str = "default"
+    ) -> None:
         self.process = process
         self.env = env
+        self.profile = profile  # the noise profile it serves
         self.stderr_lines: list[str] = []
 
     @property
@@ -61,8 +64,11 @@ def start_simulator(
     extra_args: list[str] | None = None,
     log_path: Path | None = None,
     start_new_session: bool = False,
+    profile: str = "default",
 ) -> SimulatorHandle:
     """Run `python -m umkm.sim serve --base-port 0` and wait for its READY line.
+
+    `profile` is the noise profile (`default` or `heldout`, docs/SIMULATOR.md).
 
     Its stderr goes to `log_path` when given (appended), else into `.stderr_lines`.
     `start_new_session` puts it in its own process group (a kill of the caller's group,
@@ -83,6 +89,8 @@ def start_simulator(
         faults,
         "--base-port",
         "0",
+        "--profile",
+        profile,
     ]
     if truth_out:
         cmd += ["--truth-out", str(truth_out)]
@@ -106,7 +114,7 @@ def start_simulator(
     finally:
         if log is not None:
             log.close()
-    handle = SimulatorHandle(proc, {})
+    handle = SimulatorHandle(proc, {}, profile)
     if proc.stderr is not None:
         threading.Thread(
             target=lambda: [handle.stderr_lines.append(line) for line in proc.stderr],
@@ -134,13 +142,18 @@ def start_simulator(
 
 
 def write_truth(
-    out_dir: str | Path, seed: int, scale: float, snapshots: Iterable[str | date] | str
+    out_dir: str | Path,
+    seed: int,
+    scale: float,
+    snapshots: Iterable[str | date] | str,
+    profile: str = "default",
 ) -> Path:
-    """Write `<out_dir>/truth/records.csv` and `world.json` without serving."""
+    """Write `<out_dir>/truth/records.csv` and `world.json` without serving (the records
+    and the bridge are the same for every noise profile; world.json names the profile)."""
     from umkm.sim.config import SimConfig
     from umkm.sim.truth import write_truth as _write
     from umkm.sim.world import build_world
 
     snaps = [date.fromisoformat(s) for s in _snapshot_list(snapshots)]
-    world = build_world(SimConfig(seed=seed, scale=scale))
+    world = build_world(SimConfig(seed=seed, scale=scale, profile=profile))
     return _write(world, snaps, Path(out_dir))

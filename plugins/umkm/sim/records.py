@@ -193,6 +193,10 @@ BAD_CODES = ("9999", "31.71", "317", "00", "3x71")
 def registry_json(r: Renderer, rows: np.ndarray, d: int) -> list[str]:
     """Kemenkop registry records (JSON texts, `_id` first as CKAN's datastore adds it) at
     rows `rows` of the resource for day `d`."""
+    if r.profile == "heldout":
+        from umkm.sim.heldout import registry_json as heldout_registry_json
+
+        return heldout_registry_json(r, rows, d)
     w, cfg = r.world, r.cfg
     reg = w.registry
     recs = reg.acc_of_rows(rows)
@@ -264,6 +268,10 @@ def registry_records(r: Renderer, rows: np.ndarray, d: int) -> list[dict]:
 
 def esmart_rows(r: Renderer, year: int) -> list[list]:
     """The data rows of the e-Smart IKM file of `year` (sheet `Peserta`)."""
+    if r.profile == "heldout":
+        from umkm.sim.heldout import esmart_rows as heldout_esmart_rows
+
+        return heldout_esmart_rows(r, year)
     w, cfg = r.world, r.cfg
     es = w.esmart
     idx = es.rows_of(year)

@@ -274,8 +274,19 @@ class RegionText:
 # --- entity and account text ------------------------------------------------------------------
 
 
+def make_renderer(world: World) -> Renderer:
+    """The renderer of the world's noise profile (`SimConfig.profile`)."""
+    if world.cfg.profile == "heldout":
+        from umkm.sim.heldout import HeldoutRenderer
+
+        return HeldoutRenderer(world)
+    return Renderer(world)
+
+
 class Renderer:
-    """Renders pages of records for one world."""
+    """Renders pages of records for one world (the default noise profile)."""
+
+    profile = "default"
 
     def __init__(self, world: World) -> None:
         self.world = world
@@ -576,4 +587,6 @@ def iso_now(d: int) -> str:
     return iso_ts(d, 0)
 
 
-__all__ = ["BRAND", "POWER", "Renderer", "account_ids", "iso_ts", "mix", "unix_ts"]
+__all__ = [
+    "BRAND", "POWER", "Renderer", "account_ids", "iso_ts", "make_renderer", "mix", "unix_ts",
+]  # fmt: skip

@@ -42,7 +42,7 @@ import numpy as np
 from umkm.sim import config as C
 from umkm.sim import records
 from umkm.sim.faults import RETRY_AFTER_S, FaultPlan
-from umkm.sim.render import Renderer, updated_seconds
+from umkm.sim.render import make_renderer, updated_seconds
 from umkm.sim.world import World, day
 
 JSON = "application/json"
@@ -229,7 +229,7 @@ class Feed:
         self.world = world
         self.source = source
         self.protocol = PROTOCOL[source]
-        self.renderer = Renderer(world)
+        self.renderer = make_renderer(world)
         self.cred = credentials(world.cfg.seed)
         self.plan = FaultPlan(faults, world.cfg.seed, listener, self.protocol == "oauth-cursor")
         self.tokens: dict[str, float] = {}
@@ -606,7 +606,7 @@ class Feed:
         return Answer(200, target.read_bytes(), "text/csv; charset=utf-8")
 
 
-def esmart_workbook(r: Renderer, year: int) -> bytes:
+def esmart_workbook(r, year: int) -> bytes:
     """The e-Smart IKM file of `year`: a notes sheet, then `Peserta` (title and notes in
     rows 1-3, header in row 4, data from row 5, trailing empty rows)."""
     import openpyxl

@@ -226,16 +226,19 @@ def _invalid_counts(invalid: np.ndarray, dup: np.ndarray) -> dict[str, int]:
 
 def world_doc(world: World, snapshots: list[date]) -> dict:
     cfg = world.cfg
+    config = {
+        k: v
+        for k, v in cfg.__dict__.items()
+        if isinstance(v, int | float | str) or k in ("platform_shares",)
+    }
+    if cfg.profile != "default":  # the held-out profile's rates
+        config["noise"] = dict(cfg.noise.__dict__)
     return {
         "seed": cfg.seed,
         "scale": cfg.scale,
         "definitions": "docs/BRIDGE.md; docs/SIMULATOR.md",
         "calibration": world.calibration,
-        "config": {
-            k: v
-            for k, v in cfg.__dict__.items()
-            if isinstance(v, int | float | str) or k in ("platform_shares",)
-        },
+        "config": config,
         "snapshots": {s.isoformat(): bridge(world, s) for s in snapshots},
     }
 

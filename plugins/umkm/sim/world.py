@@ -173,6 +173,7 @@ class World:
     ent_large: np.ndarray  # int8 LARGE_*
     ent_platform: np.ndarray  # int8 platform of the first shop (-1: none)
     calibration: dict = field(default_factory=dict)
+    places: object = None  # kecamatan and kelurahan names (held-out profile only)
 
     @property
     def n_entities(self) -> int:
@@ -527,24 +528,52 @@ def build_world(cfg: SimConfig, regions: Regions | None = None) -> World:
     reg_ent, reg_day, inactive = reg_ent[keep], reg_day[keep], inactive[keep]
     order = np.lexsort((reg_ent, reg_day))
     n_reg = len(order)
+    reg_ent, reg_day, inactive = reg_ent[order], reg_day[order], inactive[order]
+    reg_invalid = _invalid(rng, n_reg, cfg.invalid_share, (1, 3, 4))
+    reg_dup = rng.random(n_reg, dtype=np.float32) < cfg.duplicate_share
+    # Kemenkop's figure counts valid records: as many registry-only records as there are
+    # invalid ones active at the headline come on top, so exactly Ra valid records are
+    # `aktif` there. They are drawn from a generator of their own (and their entities come
+    # last), so the main stream, and with it every other source, is what it was without them.
+    n_main_entities = b.n_entities
+    n_top = int(((reg_day <= b.H) & (inactive > b.H) & (reg_invalid != 0)).sum())
+    top_rng = np.random.default_rng([cfg.seed, round(cfg.scale * 1_000_000), 8])
+    top_ent = b.new_entities(n_top)
+    top_day = b.H - top_rng.exponential(900.0, n_top).astype(np.int64)
+    top_day = np.maximum(top_day, day(date(2008, 1, 1)))
+    top_inactive = np.full(n_top, NEVER, dtype=np.int64)
+    later = top_rng.random(n_top) < cfg.registry_inactive_share
+    top_inactive[later] = (b.H + 1 + top_rng.integers(0, 800, n_top))[later]
+    reg_ent = np.concatenate([reg_ent, top_ent])
+    reg_day = np.concatenate([reg_day, top_day])
+    inactive = np.concatenate([inactive, top_inactive])
+    reg_invalid = np.concatenate([reg_invalid, np.zeros(n_top, dtype=np.int8)])
+    reg_dup = np.concatenate([reg_dup, top_rng.random(n_top) < cfg.duplicate_share])
+    order = np.lexsort((reg_ent, reg_day))
     registry = Registry(
         entity=reg_ent[order].astype(np.int32),
         reg=reg_day[order].astype(np.int16),
         inactive=np.minimum(inactive[order], NEVER).astype(np.int16),
-        invalid=_invalid(rng, n_reg, cfg.invalid_share, (1, 3, 4)),
-        dup=rng.random(n_reg, dtype=np.float32) < cfg.duplicate_share,
+        invalid=reg_invalid[order],
+        dup=reg_dup[order],
     )
     del reg_ent, reg_day, inactive, order, keep, r_ent, r_day, linked, gone, dup, used
+    del reg_invalid, reg_dup, top_ent, top_day, top_inactive
     del fill_ent, fill_day, fill_inactive, old_ent, old_day, old_inactive, grow_ent, grow_day
     del umkm_online, first_open
 
     _mem("7 entities")
     # 7. entity attributes
-    n_ent = b.n_entities
-    ent_regency, ent_cat, ent_scale, ent_dormant = _entity_attributes(rng, cfg, regions, n_ent)
+    n_ent, n_main = b.n_entities, n_main_entities
+    attrs = _entity_attributes(rng, cfg, regions, n_main)
+    top_attrs = _entity_attributes(top_rng, cfg, regions, n_ent - n_main)  # the top-up's
+    ent_regency, ent_cat, ent_scale, ent_dormant = (
+        np.concatenate([a, t]) for a, t in zip(attrs, top_attrs, strict=True)
+    )
+    del attrs, top_attrs
     ent_name = np.arange(n_ent, dtype=np.int32)
-    twins = np.flatnonzero(rng.random(n_ent, dtype=np.float32) < cfg.twin_share)
-    partner = rng.integers(0, n_ent, len(twins))
+    twins = np.flatnonzero(rng.random(n_main, dtype=np.float32) < cfg.twin_share)
+    partner = rng.integers(0, n_main, len(twins))
     ok = partner != twins
     twins, partner = twins[ok], partner[ok]
     ent_name[twins] = partner
@@ -607,6 +636,10 @@ def build_world(cfg: SimConfig, regions: Regions | None = None) -> World:
         ent_large=ent_large,
         ent_platform=ent_platform,
     )
+    if cfg.profile == "heldout":  # read once, before the listeners fork
+        from umkm.sim.heldout import load_places
+
+        world.places = load_places(regions)
     _release_memory()
     world.calibration = {
         "kominfo_total_headline": K,
