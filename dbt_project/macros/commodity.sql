@@ -1,5 +1,5 @@
 {#- Commodity from the meaning of a category text, for any marketplace's categories and for
-    the e-Smart list's `Komoditas` (docs/COMMODITIES.md). Keywords come from the seed
+    the e-Smart list's `Komoditas` (docs/ANALYSTS.md, "Commodities"). Keywords come from the seed
     `commodity_keywords` (Indonesian and English words and phrases of one or two words,
     each with one of the nine e-Smart IKM commodities, `Lainnya` for goods outside them, or
     no commodity for a generic word such as "perlengkapan" or "wanita").
