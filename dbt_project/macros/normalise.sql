@@ -22,9 +22,10 @@ public.umkm_try_date({{ expr }}, 'YYYY-MM-DD')
 {%- endif -%}
 {%- endmacro %}
 
-{#- Dormant (docs/BRIDGE.md): last seller activity 90 days or more before the snapshot. -#}
+{#- Dormant (docs/BRIDGE.md): last seller activity var dormant_after_days (90) days or more
+    before the snapshot. -#}
 {% macro is_dormant(last_active, snapshot) -%}
-({{ snapshot }} - {{ last_active }} >= {{ var('dormant_after_days', 90) }})
+({{ snapshot }} - {{ last_active }} >= {{ var('dormant_after_days') }})
 {%- endmacro %}
 
 {#- Phone in E.164 for hashing: the same number written 08.., +62.., (021).. hashes alike. -#}

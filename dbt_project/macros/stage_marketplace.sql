@@ -40,14 +40,6 @@ source as (
     from {{ source(source_id, source_id) }}
 ),
 
-commodity_map as (
-    select
-        source_id,
-        category,
-        commodity
-    from {{ ref('category_commodity_map') }}
-),
-
 {{ pii_key_cte() }},
 
 extracted as (
@@ -84,6 +76,8 @@ extracted as (
 
 {{ resolved_places('extracted', 'extracted.city', 'extracted.province') }},
 
+{{ commodity_of_categories('extracted', 'extracted.category_raw') }},
+
 final as (
     select
         extracted.snapshot,
@@ -106,7 +100,7 @@ final as (
         coalesce(extracted.status in ({{ "'" ~ closed_statuses | join("', '") ~ "'" }}), false)
             as is_closed,
         extracted.category_raw,
-        coalesce(by_source.commodity, by_word.commodity) as commodity,
+        category_commodities.commodity,
         {{ to_bigint('extracted.product_count_text') }} as product_count,
         {{ parse_source_date('extracted.opened_text', formats.opened) }} as opened_on,
         {{ parse_source_date('extracted.last_active_text', formats.last_active) }}
@@ -120,14 +114,8 @@ final as (
         on
             coalesce(extracted.city, '') = resolved.city_key
             and coalesce(extracted.province, '') = resolved.province_key
-    left join commodity_map as by_source
-        on
-            by_source.source_id = extracted.source_id
-            and by_source.category = lower(btrim(extracted.category_raw))
-    left join commodity_map as by_word
-        on
-            by_word.source_id = 'any'
-            and by_word.category = lower(btrim(extracted.category_raw))
+    left join category_commodities
+        on extracted.category_raw = category_commodities.category_text
 )
 
 select * from final

@@ -14,7 +14,7 @@ The world at 2018-06-30 (Kominfo publishes 20):
 | B5 sambal | active registry record only | registry only |
 | B6 meubel | registry record `nonaktif` | not counted |
 | B7 tas | closed tokopedia shop, active registry record | registry only |
-| B8 elektronik | bukalapak shop with 15,000 products | large enterprise |
+| B8 elektronik | bukalapak shop, 15,000 products, category names no commodity | large enterprise |
 | B9 jamu | e-Smart 2018 only | ministry list |
 """
 
@@ -96,7 +96,9 @@ def _shopee(shopid, name, owner, phone, city, province, *, last_active="2018-06-
     }
 
 
-def _bukalapak(store_id, name, owner, phone, city, *, products=15, nib=None):
+def _bukalapak(
+    store_id, name, owner, phone, city, *, products=15, nib=None, category="Perlengkapan Rumah"
+):
     return {
         "store_id": store_id,
         "name": name,
@@ -105,7 +107,7 @@ def _bukalapak(store_id, name, owner, phone, city, *, products=15, nib=None):
         "email": None,
         "address": {"street": "Jl. Merdeka No. 1", "city": city, "province": None},
         "level": "basic",
-        "category": "Perlengkapan Rumah",
+        "category": category,
         "products": products,
         "nib": nib,
         "created_at": f"2014-01-01T08:00:00{WIB}",
@@ -229,6 +231,7 @@ WORLD: dict[str, list[tuple[str, dict]]] = {
                 "0818-8888-0008",
                 "Kota Surabaya",
                 products=15000,
+                category="Serba Ada Grosir",  # names no commodity
             ),
         ),
     ],
@@ -446,6 +449,80 @@ def test_counts_and_agency_figures(built):
     # the target at the feeds' scale: 8M * 20 / 4.6M
     assert progress == (5, 2, 20, round(8_000_000 * 20 / 4_600_000))
     assert history == (10, 10)  # one stretch per shop: a single snapshot
+
+
+def test_commodities_unmapped_categories_and_thresholds(built):
+    with connect(built) as conn:
+        by_commodity = dict(
+            conn.execute(
+                "select commodity, active_umkm from marts.mart_umkm_by_commodity "
+                "where snapshot = %s",
+                (D,),
+            ).fetchall()
+        )
+        unmapped = conn.execute(
+            "select source_id, category_text, records, source_records, share_of_source "
+            "from marts.mart_unmapped_categories where snapshot = %s",
+            (D,),
+        ).fetchall()
+        coverage = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "select source_id, records, records_priority_commodity, records_lainnya, "
+                "records_unmapped, unmapped_share from marts.mart_commodity_coverage "
+                "where snapshot = %s",
+                (D,),
+            ).fetchall()
+        }
+        thresholds = conn.execute(
+            "select threshold_variant, min_products, large_enterprises, step_value "
+            "from marts.mart_large_enterprise_thresholds where snapshot = %s order by factor",
+            (D,),
+        ).fetchall()
+    # B1: three tokopedia "Fashion Wanita" shops, a shopee "Makanan Ringan" one and the
+    # e-Smart "Fesyen" record: Fesyen; B4's bukalapak "Perlengkapan Rumah": Lainnya
+    assert by_commodity == {"Fesyen": 1, "Lainnya": 1}
+    assert unmapped == [("bukalapak", "Serba Ada Grosir", 1, 2, 0.5)]
+    assert coverage["bukalapak"] == (2, 0, 1, 1, 0.5)
+    assert coverage["tokopedia"] == (5, 5, 0, 0, 0.0)
+    assert coverage["kemenperin"] == (2, 2, 0, 0, 0.0)  # Fesyen, Herbal
+    # B2 has a brand-owner store (large at any threshold); B8 lists 15,000 products
+    assert thresholds == [
+        ("half", 5000, 2, -2),
+        ("current", 10000, 2, -2),
+        ("twice", 20000, 1, -1),
+    ]
+
+
+def test_large_enterprise_threshold_is_one_var(built):
+    """dbt var large_enterprise_min_products moves the bridge's step 6 and the threshold
+    mart together (nothing else holds the number); the default build is restored after."""
+    models = ["fct_umkm_entity_snapshots", "mart_reconciliation_bridge"]
+    models.append("mart_large_enterprise_thresholds")
+
+    def step6_and_current():
+        with connect(built) as conn:
+            return conn.execute(
+                "select b.value, t.min_products, t.step_value "
+                "from marts.mart_reconciliation_bridge as b "
+                "join marts.mart_large_enterprise_thresholds as t using (snapshot) "
+                "where b.step_id = 'large_enterprises' and t.threshold_variant = 'current' "
+                "and b.snapshot = %s",
+                (D,),
+            ).fetchone()
+
+    assert step6_and_current() == (-2, 10000, -2)  # B2 (brand store), B8 (15,000 products)
+    try:
+        run_dbt(
+            ["run", "--select", *models],
+            url=built,
+            variables={"large_enterprise_min_products": 20000},
+            capture=True,
+        )
+        assert step6_and_current() == (-1, 20000, -1)  # B8 is no longer large
+    finally:
+        run_dbt(["run", "--select", *models], url=built, capture=True)
+    assert step6_and_current() == (-2, 10000, -2)
 
 
 def _login_url(url: str, user: str, password: str) -> str:

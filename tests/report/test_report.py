@@ -76,3 +76,67 @@ def test_report_opens_without_console_errors_and_draws_the_bridge(marts, browser
 def test_missing_marts_are_named_not_fatal(warehouse, tmp_path):
     page = build_report("2019-01-15", out_dir=tmp_path, url=warehouse)
     assert "has no rows for this snapshot" in page.read_text()
+
+
+def _text(html: str, section: str) -> str:
+    """The words of one section of the report, tags and runs of spaces collapsed."""
+    import html as html_lib
+    import re
+
+    start = html.index(f'<section id="{section}">')
+    body = html[start : html.index("</section>", start)]
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+def test_commodity_coverage_and_threshold_sections(warehouse, tmp_path):
+    """The unmapped share per source and over all sources (summed records, not averaged
+    shares), the largest unmapped texts, and step 6 at the three thresholds."""
+    with connect(warehouse) as conn:
+        conn.execute(
+            """create table marts.mart_commodity_coverage (snapshot date, source_id text,
+               records bigint, category_texts bigint, records_priority_commodity bigint,
+               records_lainnya bigint, records_unmapped bigint, unmapped_category_texts bigint,
+               unmapped_share double precision)"""
+        )
+        conn.execute(
+            """insert into marts.mart_commodity_coverage values
+               ('2017-11-15', 'tokopedia', 300, 5, 200, 40, 60, 2, 0.2),
+               ('2017-11-15', 'shopee', 100, 3, 50, 50, 0, 0, 0),
+               ('2017-12-15', 'shopee', 100, 3, 0, 0, 100, 1, 1)"""
+        )
+        conn.execute(
+            """create table marts.mart_unmapped_categories (snapshot date, source_id text,
+               category_text text, is_missing boolean, records bigint, source_records bigint,
+               share_of_source double precision)"""
+        )
+        conn.execute(
+            """insert into marts.mart_unmapped_categories values
+               ('2017-11-15', 'tokopedia', 'Serba Ada', false, 45, 300, 0.15),
+               ('2017-11-15', 'tokopedia', null, true, 15, 300, 0.05)"""
+        )
+        conn.execute(
+            """create table marts.mart_large_enterprise_thresholds (snapshot date,
+               threshold_variant text, factor numeric, min_products bigint,
+               large_enterprises bigint, step_value bigint, umkm_on_marketplaces bigint,
+               change_from_current bigint)"""
+        )
+        conn.execute(
+            """insert into marts.mart_large_enterprise_thresholds values
+               ('2017-11-15', 'twice', 2.0, 20000, 141, -141, 41190, -9),
+               ('2017-11-15', 'half', 0.5, 5000, 163, -163, 41168, 13),
+               ('2017-11-15', 'current', 1.0, 10000, 150, -150, 41181, 0)"""
+        )
+    html = build_report("2017-11-15", out_dir=tmp_path, url=warehouse).read_text()
+    coverage = _text(html, "commodity-coverage")
+    assert "shopee 100 50 50 0 0.0% 0" in coverage
+    assert "tokopedia 300 200 40 60 20.0% 2" in coverage
+    assert "all sources 400 250 90 60 15.0% 2" in coverage  # 60 / 400, not mean(20%, 0%)
+    assert "tokopedia Serba Ada 45 15.0%" in coverage
+    assert "tokopedia (no category) 15 5.0%" in coverage
+    thresholds = _text(html, "large-enterprise-threshold")
+    assert "half 5,000 -163 41,168 +13 current 10,000 -150 41,181 +0" in thresholds
+    assert "twice 20,000 -141 41,190 -9" in thresholds
+    # another snapshot's rows do not leak in, and a snapshot without rows says so
+    html = build_report("2018-01-15", out_dir=tmp_path, url=warehouse).read_text()
+    assert "mart_commodity_coverage has no rows for this snapshot" in html
+    assert "mart_large_enterprise_thresholds has no rows for this snapshot" in html

@@ -53,6 +53,32 @@ QUERIES: dict[str, str] = {
         from marts.mart_umkm_by_commodity where snapshot = %(snapshot)s
         order by active_umkm desc
     """,
+    "commodity_coverage": """
+        select * from (
+            select source_id, records, records_priority_commodity, records_lainnya,
+                   records_unmapped, unmapped_share, unmapped_category_texts
+            from marts.mart_commodity_coverage where snapshot = %(snapshot)s
+            union all
+            select 'all sources', sum(records)::bigint, sum(records_priority_commodity)::bigint,
+                   sum(records_lainnya)::bigint, sum(records_unmapped)::bigint,
+                   sum(records_unmapped)::float8 / nullif(sum(records), 0),
+                   sum(unmapped_category_texts)::bigint
+            from marts.mart_commodity_coverage where snapshot = %(snapshot)s
+            having count(*) > 0
+        ) as coverage
+        order by source_id = 'all sources', source_id
+    """,
+    "unmapped_categories": """
+        select source_id, category_text, records, share_of_source
+        from marts.mart_unmapped_categories where snapshot = %(snapshot)s
+        order by records desc, source_id, category_text limit 10
+    """,
+    "large_enterprise_thresholds": """
+        select threshold_variant, min_products, large_enterprises, step_value,
+               umkm_on_marketplaces, change_from_current
+        from marts.mart_large_enterprise_thresholds where snapshot = %(snapshot)s
+        order by factor
+    """,
     "progress": """
         select snapshot, online_umkm, active_online_umkm, kominfo_published, target
         from marts.mart_progress_toward_target order by snapshot

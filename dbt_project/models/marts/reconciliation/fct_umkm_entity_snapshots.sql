@@ -2,7 +2,7 @@
     sets of the bridge it belongs to (docs/BRIDGE.md), the lists that saw it and how many of
     its records each list holds. The bridge, the counts and the population marts read it:
     records are joined to their business once, here. -#}
-{%- set min_products = var('large_enterprise_min_products', 10000) -%}
+{%- set min_products = var('large_enterprise_min_products') -%}
 
 with
 
@@ -77,12 +77,9 @@ per_entity as (
         coalesce(
             bool_or(is_brand_store) filter (where source_kind = 'marketplace'), false
         ) as has_brand_store,
-        coalesce(
-            bool_or(product_count >= {{ min_products }}) filter (
-                where source_kind = 'marketplace' and is_counted
-            ),
-            false
-        ) as has_many_products,
+        max(product_count) filter (
+            where source_kind = 'marketplace' and is_counted
+        ) as max_counted_products,
         count(*) filter (
             where source_kind = 'registry' and is_registry_active
         ) as active_registry_records,
@@ -104,7 +101,11 @@ flagged as (
         active_platforms,
         cardinality(platforms) as platform_count,
         has_brand_store,
-        has_brand_store or has_many_products as is_large_enterprise,
+        max_counted_products,
+        (
+            has_brand_store
+            or coalesce(max_counted_products >= {{ min_products }}, false)
+        ) as is_large_enterprise,
         counted_accounts > 0 as is_on_marketplace,
         active_registry_records > 0 as is_in_registry,
         esmart_records > 0 as is_in_esmart,
@@ -122,6 +123,7 @@ final as (
         active_platforms,
         platform_count,
         has_brand_store,
+        max_counted_products,
         is_large_enterprise,
         is_on_marketplace,
         is_on_marketplace and not is_large_enterprise as is_umkm_on_marketplace,

@@ -20,6 +20,8 @@ source as (
     'source', "source.record ->> 'Kabupaten/Kota'", "source.record ->> 'Provinsi'"
 ) }},
 
+{{ commodity_of_categories('source', "source.record ->> 'Komoditas'") }},
+
 final as (
     select
         source.snapshot,
@@ -33,7 +35,8 @@ final as (
         {{ address_keys('source.address_parts') }},
         resolved.regency_code,
         left(resolved.regency_code, 2) as province_code,
-        nullif(btrim(source.record ->> 'Komoditas'), '') as commodity,
+        source.record ->> 'Komoditas' as category_raw,
+        category_commodities.commodity,
         nullif(btrim(source.record ->> 'Sentra IKM'), '') as centre,
         {{ to_bigint("source.record ->> 'Tahun Pelatihan'") }}::integer as training_year,
         nullif(btrim(source.record ->> 'Marketplace'), '') as onboarded_marketplace
@@ -43,6 +46,8 @@ final as (
         on
             coalesce(source.record ->> 'Kabupaten/Kota', '') = resolved.city_key
             and coalesce(source.record ->> 'Provinsi', '') = resolved.province_key
+    left join category_commodities
+        on source.record ->> 'Komoditas' = category_commodities.category_text
 )
 
 select * from final
