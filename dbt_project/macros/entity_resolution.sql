@@ -39,7 +39,9 @@
     that holds gives the level. `bands`: then the level by a similarity value against
     ascending lower bounds (width_bucket: the value is computed once). `tf`: the exact
     level whose u is replaced by the agreeing value's frequency among the records
-    (int_er_term_frequencies, kind = the comparison's name). -#}
+    (int_er_term_frequencies, kind = the comparison's name). The commodity `Lainnya` (goods
+    outside the nine, macro commodity_of_categories) is a catch-all, not a value two
+    records can agree on: the comparison does not apply to it. -#}
 {% macro er_comparisons() -%}
 {{- return([
     {
@@ -116,7 +118,7 @@
     },
     {
         'name': 'commodity',
-        'applies': "{a}.commodity is not null and {b}.commodity is not null",
+        'applies': "{a}.commodity <> 'Lainnya' and {b}.commodity <> 'Lainnya'",
         'levels': [{'label': 'equal', 'when': "{a}.commodity = {b}.commodity"}],
     },
 ]) -}}
@@ -148,7 +150,7 @@
 {%- set base = (bands.bounds | length) if bands else 0 -%}
 {%- set n = comparison.levels | length -%}
 case
-    when not ({{ er_fill(comparison.applies, a, b) }}) then -1
+    when not coalesce(({{ er_fill(comparison.applies, a, b) }}), false) then -1
     {%- for level in comparison.levels %}
     when {{ er_fill(level.when, a, b) }} then {{ base + n - loop.index0 }}
     {%- endfor %}
