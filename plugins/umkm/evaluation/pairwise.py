@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -82,28 +82,32 @@ def slice_row(true_positive: int, predicted: int, true: int) -> dict:
     }
 
 
-def label_pair_counts(
-    group_of: Mapping[RecordKey, Hashable],
-    labels: Mapping[RecordKey, tuple],
-    sizes: Mapping[Hashable, int],
-) -> Counter:
-    """Pairs of records in one group, by the (sorted) pair of their labels.
+def label_pair_counts(groups: dict, labels) -> Counter:
+    """Pairs of records in one group, by the (sorted) pair of their integer labels.
 
-    Only groups of two or more records (`sizes`) are looked at; each contributes
-    n_a * n_b pairs for two labels and C(n_a, 2) for one, from its label counts."""
-    per_group: dict[Hashable, Counter] = defaultdict(Counter)
-    for key, group in group_of.items():
-        if sizes[group] > 1:
-            per_group[group][labels[key]] += 1
-    out: Counter = Counter()
-    for counts in per_group.values():
-        items = sorted(counts.items())
-        for i, (a, n_a) in enumerate(items):
-            if n_a > 1:
-                out[(a, a)] += _pairs(n_a)
-            for b, n_b in items[i + 1 :]:
-                out[(a, b)] += n_a * n_b
-    return out
+    `groups` holds one or more aligned integer columns naming each record's group (a
+    cell is a predicted and a true entity), `labels` each record's label. A group with n_a
+    records of label a and n_b of label b holds n_a * n_b pairs of (a, b) and C(n_a, 2) of
+    (a, a): counted on the (group, label) counts with pandas (the same in pure Python, a
+    Counter per group, took 20 s at scale 0.1)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({**groups, "label": labels})
+    by = list(groups)
+    counts = frame.groupby([*by, "label"], sort=False).size().rename("n").reset_index()
+    counts = counts[counts.groupby(by)["n"].transform("sum") > 1]
+    same = counts[counts["n"] > 1]
+    parts = [same.assign(other=same["label"], pairs=same["n"] * (same["n"] - 1) // 2)]
+    several = counts[counts.groupby(by)["label"].transform("size") > 1]
+    cross = several.merge(several, on=by, suffixes=("", "_other"))
+    cross = cross[cross["label"] < cross["label_other"]]
+    parts.append(cross.assign(other=cross["label_other"], pairs=cross["n"] * cross["n_other"]))
+    summed = (
+        pd.concat([part[["label", "other", "pairs"]] for part in parts])
+        .groupby(["label", "other"])["pairs"]
+        .sum()
+    )
+    return Counter({(int(a), int(b)): int(n) for (a, b), n in summed.items() if n})
 
 
 def _slices(counts: tuple[Counter, Counter, Counter], slice_of) -> dict:
@@ -148,11 +152,33 @@ def pairwise_scores(
     truths_per_pred = Counter(p for (p, _t) in cells)
     by_source = Counter(source for source, _ in common)
 
-    labels = {key: (key[0], tuple(key in lacking[f] for f in fields)) for key in common}
-    counts = (
-        label_pair_counts({k: (predicted[k], truth[k]) for k in common}, labels, cells),
-        label_pair_counts({k: predicted[k] for k in common}, labels, pred_sizes),
-        label_pair_counts({k: truth[k] for k in common}, labels, true_sizes),
+    # each record's label: its source and which fields it lacks, as one integer
+    # (source number, then a bit per field) so pandas groups plain integers
+    import numpy as np
+    import pandas as pd
+
+    keys = list(common)
+    sources = sorted({source for source, _ in keys})
+    number = {source: i for i, source in enumerate(sources)}
+    code = np.fromiter((number[key[0]] for key in keys), dtype=np.int64, count=len(keys))
+    for f in fields:
+        gaps = lacking[f]
+        code = (code << 1) | np.fromiter((key in gaps for key in keys), dtype=bool, count=len(keys))
+    width = len(fields)
+
+    def label(value: int) -> tuple:
+        bits = tuple(bool(value >> (width - 1 - i) & 1) for i in range(width))
+        return sources[value >> width], bits
+
+    pred_of = pd.factorize(np.array([predicted[key] for key in keys], dtype=object))[0]
+    true_of = pd.factorize(np.array([truth[key] for key in keys], dtype=object))[0]
+    counts = tuple(
+        Counter({(label(a), label(b)): n for (a, b), n in counter.items()})
+        for counter in (
+            label_pair_counts({"predicted": pred_of, "true": true_of}, code),
+            label_pair_counts({"predicted": pred_of}, code),
+            label_pair_counts({"true": true_of}, code),
+        )
     )
     by_source_pair = [
         {"source_a": a, "source_b": b, **row}
