@@ -204,7 +204,8 @@ def load_duckdb(path: Path, memory_limit: str = "4GB"):
         f"create table records_csv as select * from read_csv('{path}', header = true, "
         f"columns = {{{types}}}, allow_quoted_nulls = false)"
     )
-    # each trigram as its 64-bit hash: half the memory of the texts, for the same sets
+    # each trigram as its 64-bit hash, the same sets: u sampling held to 3 GB took 85.1 s
+    # on these against 127.0 s on the texts (scale 0.01, the machine under load)
     con.execute(
         "create table records as select * replace (list_transform("
         "string_split(name_trigrams, '|'), lambda t: hash(t)) as name_trigrams) from records_csv"
