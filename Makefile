@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 SNAPSHOT ?= 2017-11-15
 SCALE    ?= 0.01
 
-.PHONY: demo test setup check pytest bench lock clean stop
+.PHONY: demo test setup check pytest bench bench-splink lock clean stop
 
 # Virtualenv with the pinned stack and the project (editable). Re-runs when pins change.
 # --compile-bytecode: some machines set PYTHONDONTWRITEBYTECODE, and every process would
@@ -42,6 +42,12 @@ pytest: setup
 ## bench: speed and memory at a chosen scale (numbers printed, not asserted)
 bench: setup
 	$(PY) bench/bench_pipeline.py --scale $(SCALE)
+
+## bench-splink: Splink 4 beside our entity resolution on a warehouse kept by
+## `bench_pipeline.py --scale $(SCALE) --keep` (installs bench/requirements-splink.txt)
+bench-splink: setup
+	$(UV) pip install --quiet --python $(PY) -r bench/requirements-splink.txt -c constraints.txt
+	$(PY) bench/bench_splink.py --scale $(SCALE)
 
 ## lock: re-resolve constraints.txt from requirements.txt
 lock:

@@ -1,4 +1,5 @@
-"""Pairwise metrics on tiny hand cases, the truth reader and the bridge comparison."""
+"""Pairwise metrics on tiny hand cases (overall, per source pair, where a record lacks a
+field), the truth reader and the bridge comparison."""
 
 from __future__ import annotations
 
@@ -70,6 +71,137 @@ def test_only_shared_records_are_compared():
 def test_no_pairs_at_all_is_perfect_not_a_division_by_zero():
     result = pairwise_scores({("a", "1"): "e"}, {("a", "1"): "t"})
     assert (result.precision, result.recall) == (1.0, 1.0)
+
+
+# Five records of two businesses, A (two tokopedia shops and the registry entry) and B (a
+# shopee shop and another registry entry); the matcher found the two tokopedia shops and
+# wrongly joined the first registry entry with the shopee shop.
+SLICE_TRUTH = {
+    ("tokopedia", "1"): "A",
+    ("tokopedia", "2"): "A",
+    ("kemenkopukm", "1"): "A",
+    ("shopee", "1"): "B",
+    ("kemenkopukm", "2"): "B",
+}
+SLICE_PREDICTED = {
+    ("tokopedia", "1"): "p1",
+    ("tokopedia", "2"): "p1",
+    ("kemenkopukm", "1"): "p2",
+    ("shopee", "1"): "p2",
+    ("kemenkopukm", "2"): "p3",
+}
+SLICE_LACKING = {
+    "phone": {("kemenkopukm", "1")},
+    "email": {("tokopedia", "2"), ("shopee", "1"), ("lazada", "9")},
+}
+
+
+def test_scores_per_source_pair_by_hand():
+    result = pairwise_scores(SLICE_PREDICTED, SLICE_TRUTH, SLICE_LACKING)
+    rows = {(r["source_a"], r["source_b"]): r for r in result.by_source_pair}
+    # true pairs: A gives tok1-tok2 and tok1-reg1, tok2-reg1; B gives shp1-reg2.
+    # predicted pairs: tok1-tok2 (right), reg1-shp1 (wrong).
+    assert set(rows) == {
+        ("tokopedia", "tokopedia"),
+        ("kemenkopukm", "tokopedia"),
+        ("kemenkopukm", "shopee"),
+    }
+    same = rows[("tokopedia", "tokopedia")]
+    assert (same["true_pairs"], same["predicted_pairs"], same["true_positive_pairs"]) == (1, 1, 1)
+    assert (same["precision"], same["recall"], same["f1"]) == (1.0, 1.0, 1.0)
+    missed = rows[("kemenkopukm", "tokopedia")]
+    assert (missed["true_pairs"], missed["predicted_pairs"], missed["true_positive_pairs"]) == (
+        2,
+        0,
+        0,
+    )
+    # nothing predicted: no precision (not 1.0), recall 0, no F1
+    assert (missed["precision"], missed["recall"], missed["f1"]) == (None, 0.0, None)
+    wrong = rows[("kemenkopukm", "shopee")]
+    assert (wrong["true_pairs"], wrong["predicted_pairs"], wrong["true_positive_pairs"]) == (
+        1,
+        1,
+        0,
+    )
+    assert (wrong["precision"], wrong["recall"], wrong["f1"]) == (0.0, 0.0, 0.0)
+
+
+def test_scores_where_a_record_lacks_a_field_by_hand():
+    result = pairwise_scores(SLICE_PREDICTED, SLICE_TRUTH, SLICE_LACKING)
+    rows = {r["field"]: r for r in result.lacking}
+    # phone: pairs with reg1 -> true tok1-reg1, tok2-reg1; predicted reg1-shp1; none right
+    phone = rows["phone"]
+    assert phone["records_lacking"] == 1
+    assert (phone["true_pairs"], phone["predicted_pairs"], phone["true_positive_pairs"]) == (
+        2,
+        1,
+        0,
+    )
+    assert (phone["precision"], phone["recall"]) == (0.0, 0.0)
+    # email: pairs with tok2 or shp1 -> true tok1-tok2, tok2-reg1, shp1-reg2;
+    # predicted tok1-tok2, reg1-shp1; right: tok1-tok2. (lazada 9 is not compared.)
+    email = rows["email"]
+    assert email["records_lacking"] == 2
+    assert (email["true_pairs"], email["predicted_pairs"], email["true_positive_pairs"]) == (
+        3,
+        2,
+        1,
+    )
+    assert email["precision"] == pytest.approx(1 / 2)
+    assert email["recall"] == pytest.approx(1 / 3)
+    assert email["f1"] == pytest.approx(2 * (1 / 2) * (1 / 3) / (1 / 2 + 1 / 3))
+
+
+def test_without_lacking_sets_there_are_no_lacking_rows():
+    result = pairwise_scores(SLICE_PREDICTED, SLICE_TRUTH)
+    assert result.lacking == []
+    assert len(result.by_source_pair) == 3
+
+
+def test_slices_equal_brute_force_on_a_random_world():
+    """Every slice counted from label counts equals the pairs enumerated one by one, and
+    the source-pair slices add up to the overall counts."""
+    import random
+
+    rng = random.Random(11)
+    sources = ["tokopedia", "shopee", "kemenkopukm", "kemenperin"]
+    keys = [(rng.choice(sources), str(i)) for i in range(400)]
+    truth = {k: f"t{rng.randrange(150)}" for k in keys}
+    predicted = {k: (truth[k] if rng.random() < 0.85 else f"p{rng.randrange(60)}") for k in keys}
+    lacking = {
+        "phone": {k for k in keys if rng.random() < 0.2},
+        "email": {k for k in keys if rng.random() < 0.5},
+    }
+    result = pairwise_scores(predicted, truth, lacking)
+
+    pairs = list(combinations(sorted(keys), 2))
+    pred = {p for p in pairs if predicted[p[0]] == predicted[p[1]]}
+    true = {p for p in pairs if truth[p[0]] == truth[p[1]]}
+
+    for row in result.by_source_pair:
+        want = {
+            p
+            for p in pred | true
+            if sorted((p[0][0], p[1][0])) == [row["source_a"], row["source_b"]]
+        }
+        assert (row["true_positive_pairs"], row["predicted_pairs"], row["true_pairs"]) == (
+            len(want & pred & true),
+            len(want & pred),
+            len(want & true),
+        )
+    for row in result.lacking:
+        with_gap = {
+            p for p in pred | true if p[0] in lacking[row["field"]] or p[1] in lacking[row["field"]]
+        }
+        assert (row["true_positive_pairs"], row["predicted_pairs"], row["true_pairs"]) == (
+            len(with_gap & pred & true),
+            len(with_gap & pred),
+            len(with_gap & true),
+        )
+        assert row["records_lacking"] == len(lacking[row["field"]])
+    for name in ("true_positive_pairs", "predicted_pairs", "true_pairs"):
+        assert sum(r[name] for r in result.by_source_pair) == getattr(result, name)
+    assert len(result.by_source_pair) == 10  # 4 sources: 6 pairs + 4 with themselves
 
 
 def test_truth_reader_accepts_a_snapshot_column(tmp_path):
@@ -158,6 +290,17 @@ def test_report_prints():
         }
     )
     assert "precision" in text and "kominfo_published" in text
+
+
+def test_report_prints_the_slices():
+    result = pairwise_scores(SLICE_PREDICTED, SLICE_TRUTH, SLICE_LACKING)
+    text = format_report({"snapshot": "2017-11-15", "pairwise": result.as_dict()})
+    lines = {line.split()[0]: line.split() for line in text.splitlines() if line.strip()}
+    # label, truth, predicted, both, precision, recall, F1
+    assert lines["kemenkopukm-tokopedia"][1:] == ["2", "0", "0", "-", "0.0000", "-"]
+    assert lines["tokopedia-tokopedia"][1:] == ["1", "1", "1", "1.0000", "1.0000", "1.0000"]
+    assert lines["email"][-6:] == ["3", "2", "1", "0.5000", "0.3333", "0.4000"]
+    assert "(2 records)" in text
 
 
 def test_population_coverage_per_method():

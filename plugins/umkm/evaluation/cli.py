@@ -24,6 +24,34 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=_eval)
 
 
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _slice_line(label: str, row: dict, width: int = 28) -> str:
+    return (
+        f"  {label:<{width}} {row['true_pairs']:>9,} {row['predicted_pairs']:>9,}"
+        f" {row['true_positive_pairs']:>9,} {_score(row['precision']):>9}"
+        f" {_score(row['recall']):>7} {_score(row['f1']):>7}"
+    )
+
+
+def format_slices(pw: dict) -> list[str]:
+    """The per-source-pair and lacking-field tables of a pairwise result."""
+    lines = []
+    header = f"{'truth':>9} {'predicted':>9} {'both':>9} {'precision':>9} {'recall':>7} {'F1':>7}"
+    if pw.get("by_source_pair"):
+        lines.append(f"  {'pairs by source pair':<28} {header}")
+        for row in pw["by_source_pair"]:
+            lines.append(_slice_line(f"{row['source_a']}-{row['source_b']}", row))
+    if pw.get("lacking"):
+        lines.append(f"  {'pairs where a record lacks':<28} {header}")
+        for row in pw["lacking"]:
+            label = f"{row['field']} ({row['records_lacking']:,} records)"
+            lines.append(_slice_line(label, row))
+    return lines
+
+
 def format_report(report: dict) -> str:
     pw = report["pairwise"]
     lines = [
@@ -39,6 +67,7 @@ def format_report(report: dict) -> str:
         f"  F1                    {pw['f1']:>12.4f}",
         f"  true entities split   {pw['split_entities']:>12,}",
         f"  predicted merges      {pw['merged_entities']:>12,}",
+        *format_slices(pw),
     ]
     if report.get("bridge"):
         lines.append("  bridge step                     warehouse       planted    ok")
