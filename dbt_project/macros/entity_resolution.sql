@@ -28,6 +28,8 @@
     'er_max_cluster_size': 20,
     'er_u_sample_pairs': 1000000,
     'er_em_iterations': 40,
+    'er_interval_draws': 100,
+    'er_interval_band': [0.01, 0.99],
     'er_work_mem': '256MB',
 } -%}
 {{- return(var(name, defaults[name])) -}}

@@ -46,3 +46,8 @@ nullif(regexp_replace(coalesce({{ expr }}, ''), '[^0-9]', '', 'g'), '')
 {% macro licence_clean(expr) -%}
 nullif(regexp_replace(coalesce({{ expr }}, ''), '[^0-9A-Za-z]', '', 'g'), '')
 {%- endmacro %}
+
+{#- The 0.975 quantile of the standard normal distribution (two-sided 95% intervals). -#}
+{% macro z_95() -%}
+1.959964
+{%- endmacro %}

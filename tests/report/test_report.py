@@ -32,19 +32,34 @@ def marts(warehouse):
     running, rows = 0, []
     for order, (step, value) in enumerate(STEPS, start=1):
         running = value if order == 1 else running + value
-        rows.append((order, step, f"step {step}", value, running))
-    rows.append((10, "kemenkopukm_registry", "registry count", running, running))
+        # step 5 has an interval from the matching draws; the others are exact here
+        low, high = (value - 40, value + 25) if order == 5 else (value, value)
+        rows.append((order, step, f"step {step}", value, low, high, running))
+    rows.append((10, "kemenkopukm_registry", "registry count", running, running, running, running))
     with connect(warehouse) as conn:
         conn.execute(
             """create table marts.mart_reconciliation_bridge (snapshot date, step_order int,
-               step_id text, description text, value bigint, running_total bigint)"""
+               step_id text, description text, value bigint, ci_low bigint, ci_high bigint,
+               running_total bigint)"""
         )
         for row in rows:
             conn.execute(
                 "insert into marts.mart_reconciliation_bridge"
-                " values ('2017-11-15', %s, %s, %s, %s, %s)",
+                " values ('2017-11-15', %s, %s, %s, %s, %s, %s, %s)",
                 row,
             )
+        conn.execute(
+            """create table marts.mart_er_parameters (parameter text, slot_index int,
+               comparison text, level_number int, meaning text, m_probability float8,
+               u_probability float8, match_weight float8, prior_probability float8,
+               expected_matching_pairs float8, links_accepted bigint)"""
+        )
+        conn.execute(
+            """insert into marts.mart_er_parameters values
+               ('level', 1, 'phone', 0, 'none of these', 0.1, 0.999, -3.3, null, null, null),
+               ('level', 2, 'phone', 1, 'equal', 0.9, 0.0001, 13.1, null, null, null),
+               ('prior', null, null, null, 'prior', null, null, -12.6, 0.00016, 1614.4, 1614)"""
+        )
         conn.execute(
             """create table marts.mart_umkm_by_platform (snapshot date, platform text,
                accounts bigint, businesses bigint, active_umkm bigint)"""
@@ -71,6 +86,17 @@ def test_report_opens_without_console_errors_and_draws_the_bridge(marts, browser
     assert errors == []
     ARTIFACTS.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(ARTIFACTS / "report.png"))
+
+
+def test_bridge_intervals_and_the_learned_model_are_shown(marts, tmp_path):
+    html = build_report("2017-11-15", out_dir=tmp_path, url=marts).read_text()
+    bridge = _text(html, "bridge")
+    assert "-6,140 – -6,075" in bridge  # step 5: value -6,100, interval from the draws
+    assert "no uncertain link" in bridge  # another matching step, exact here
+    assert "a count" in bridge  # steps 1-3 and 10 count records
+    model = _text(html, "er-model")
+    assert "1,614 links accepted" in model
+    assert "phone equal 0.9000 1.00e-04 +13.1" in model
 
 
 def test_missing_marts_are_named_not_fatal(warehouse, tmp_path):

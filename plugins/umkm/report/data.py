@@ -15,9 +15,15 @@ Rows = list[dict[str, Any]]
 
 QUERIES: dict[str, str] = {
     "bridge": """
-        select step_order, step_id, description, value, running_total
+        select step_order, step_id, description, value, ci_low, ci_high, running_total
         from marts.mart_reconciliation_bridge where snapshot = %(snapshot)s
         order by step_order
+    """,
+    "er_model": """
+        select parameter, comparison, level_number, meaning, m_probability, u_probability,
+               match_weight, prior_probability, expected_matching_pairs, links_accepted
+        from marts.mart_er_parameters
+        order by parameter desc, slot_index
     """,
     "figures": """
         select figure_id, published_by, published_on, definition, published_value,

@@ -4,14 +4,15 @@
     (an active record), Kemenperin's e-Smart IKM (a participant valid at the snapshot).
     For the three-list models the marketplaces are split in two lists by platform
     (var population_marketplace_list_a). Large enterprises are never UMKM and are left out.
+    The intervals hold two uncertainties: sampling (the capture-recapture model's own) and
+    matching: each estimate is computed again in every draw of entity resolution's
+    uncertain links (int_bridge_matching_draws), their spread added to the sampling's.
     Formulas and assumptions: _population__docs.md. -#}
-{%- set list_a_platforms = var('population_marketplace_list_a', ['tokopedia', 'shopee']) -%}
+{%- set list_a_platforms = var('population_marketplace_list_a') -%}
 {%- set iterations = 60 -%}
-{%- set z = 1.959964 -%}
-{#- Relative error the entity matching adds to the headline estimate (1 - pairwise recall as
-    measured by `umkm eval`: 0.0027 at scale 0.01, 0.0029 at 0.1): a missed match lowers
-    the overlap m and raises N = n1 n2 / m by about as much. -#}
-{%- set matching_error = var('population_matching_error', 0.003) -%}
+{%- set z = z_95() -%}
+{%- set listed = ['n_observed', 'n_marketplaces', 'n_registry', 'n_both', 'n_two_lists',
+                  'n100', 'n010', 'n001', 'n110', 'n101', 'n011', 'n111'] -%}
 
 with
 
@@ -19,59 +20,58 @@ entities as (
     select
         snapshot,
         entity_id,
+        is_online_umkm,
         is_active_online,
         is_in_registry,
         is_in_esmart,
         active_platforms
     from {{ ref('fct_umkm_entity_snapshots') }}
-    where is_online_umkm
 ),
 
-histories as (
-    select
-        snapshot,
-        entity_id,
-        is_active_online as on_marketplaces,
-        is_in_registry as on_registry,
-        is_in_esmart as on_esmart,
-        (
-            is_active_online
-            and active_platforms && array[{{ "'" ~ list_a_platforms | join("', '") ~ "'" }}]::text[]
-        ) as on_marketplaces_a,
-        (
-            is_active_online
-            and not active_platforms <@ array[
-                {{ "'" ~ list_a_platforms | join("', '") ~ "'" }}
-            ]::text[]
-        ) as on_marketplaces_b
-    from entities
-),
-
--- the capture histories, counted
+-- the capture histories, counted (macro population_list_counts)
 list_counts as (
+    {{ population_list_counts('entities', ['snapshot'], list_a_platforms) }}
+),
+
+-- the same counts in each draw of the uncertain links
+drawn_counts as (
     select
-        snapshot,
-        count(*)::numeric as n_observed,
-        count(*) filter (where on_marketplaces)::numeric as n_marketplaces,
-        count(*) filter (where on_registry)::numeric as n_registry,
-        count(*) filter (where on_marketplaces and on_registry)::numeric as n_both,
-        count(*) filter (
-            where on_marketplaces or on_registry
-        )::numeric as n_two_lists,
-        {%- for a in [0, 1] %}{% for b in [0, 1] %}{% for c in [0, 1] %}
-            {%- if a + b + c > 0 %}
-                count(*) filter (
-                    where
-                    on_marketplaces_a = {{ 'true' if a else 'false' }}
-                    and on_marketplaces_b = {{ 'true' if b else 'false' }}
-                    and on_registry = {{ 'true' if c else 'false' }}
-                )::numeric as n{{ a }}{{ b }}{{ c }},
-            {%- endif %}
-        {%- endfor %}{% endfor %}{% endfor %}
-        count(*) filter (where on_marketplaces_a)::numeric as n_list_a,
-        count(*) filter (where on_marketplaces_b)::numeric as n_list_b
-    from histories
-    group by snapshot
+        list_counts.snapshot,
+        draws.draw,
+        {{ moved_columns('list_counts', 'draws', listed) }}
+    from list_counts
+    inner join {{ ref('int_bridge_matching_draws') }} as draws
+        on list_counts.snapshot = draws.snapshot
+),
+
+-- per method, the spread of the estimate over the draws: its mean shift from the
+-- estimate on the chosen clusters and its standard deviation
+matching_spread as (
+    select
+        drawn.snapshot,
+        spread.method,
+        avg(spread.estimate) - max(spread.chosen) as mean_shift,
+        coalesce(stddev_samp(spread.estimate), 0) as sd
+    from drawn_counts as drawn
+    inner join list_counts as chosen on drawn.snapshot = chosen.snapshot
+    cross join
+        lateral (
+            values
+            ('observed', drawn.n_observed::float8, chosen.n_observed::float8),
+            (
+                'chapman_2list',
+                {{ chapman('drawn') }},
+                {{ chapman('chosen') }}
+            ),
+            (
+                'loglinear_3list_pairwise',
+                drawn.n100 + drawn.n010 + drawn.n001 + drawn.n110 + drawn.n101 + drawn.n011
+                + drawn.n111 + {{ pairwise_unseen('drawn') }},
+                chosen.n100 + chosen.n010 + chosen.n001 + chosen.n110 + chosen.n101 + chosen.n011
+                + chosen.n111 + {{ pairwise_unseen('chosen') }}
+            )
+        ) as spread (method, estimate, chosen)
+    group by drawn.snapshot, spread.method
 ),
 
 three_list_cells as (
@@ -107,7 +107,8 @@ observed as (
         'marketplaces (active counted account); kemenkopukm registry (active record); '
         || 'kemenperin e-Smart IKM (participant)' as lists_used,
         'A lower bound: distinct businesses after entity resolution on any list; those '
-        || 'on no list are not counted. Large enterprises excluded.' as assumptions
+        || 'on no list are not counted. Large enterprises excluded. The interval is the '
+        || 'spread over the draws of entity resolution''s uncertain links.' as assumptions
     from list_counts
 ),
 
@@ -122,34 +123,24 @@ chapman as (
     from list_counts
 ),
 
-chapman_with_matching as (
-    select
-        snapshot,
-        n_two_lists,
-        estimate,
-        sampling_variance
-        + power(estimate * {{ matching_error }}, 2) as variance
-    from chapman
-),
-
 chapman_rows as (
     select
         snapshot,
         'chapman_2list' as method,  -- noqa: RF04
         estimate,
-        greatest(n_two_lists, estimate - {{ z }} * sqrt(variance)) as ci_low,
-        estimate + {{ z }} * sqrt(variance) as ci_high,
-        sqrt(variance) as std_error,
+        greatest(n_two_lists, estimate - {{ z }} * sqrt(sampling_variance)) as ci_low,
+        estimate + {{ z }} * sqrt(sampling_variance) as ci_high,
+        sqrt(sampling_variance) as std_error,
         n_two_lists as listed,
         'marketplaces (active counted account); kemenkopukm registry (active record)'
             as lists_used,
         'Chapman form of Lincoln-Petersen: closed population at the snapshot; the two '
         || 'lists independent (being on a marketplace does not change the chance of being '
-        || 'registered); every business equally catchable within a list; matching errors '
-        || 'only as measured. Normal 95% interval, bounded below by the businesses seen; '
-        || 'its variance adds the matching error (relative {{ matching_error }}, 1 - the '
-        || 'measured pairwise recall) to the sampling variance.' as assumptions
-    from chapman_with_matching
+        || 'registered); every business equally catchable within a list. Normal 95% '
+        || 'interval, bounded below by the businesses seen, from the sampling variance and '
+        || 'the spread over the draws of entity resolution''s uncertain links.'
+            as assumptions
+    from chapman
 ),
 
 pairwise as (
@@ -271,6 +262,57 @@ unioned as (
     select * from independence_rows
 ),
 
+-- the matching's spread added to the sampling's: the interval moves by the mean shift over
+-- the draws, and each half-width grows in quadrature by z times the draws' standard
+-- deviation. The independence model (an iteration, not a formula) takes Chapman's spread
+-- relative to its estimate.
+with_matching as (
+    select
+        unioned.snapshot,
+        unioned.method,
+        unioned.estimate,
+        unioned.listed,
+        unioned.lists_used,
+        unioned.assumptions,
+        coalesce(
+            own.mean_shift, chapman_spread.mean_shift / nullif(chapman.estimate, 0)
+            * unioned.estimate, 0
+        ) as mean_shift,
+        coalesce(own.sd, chapman_spread.sd / nullif(chapman.estimate, 0) * unioned.estimate, 0)
+            as matching_sd,
+        unioned.ci_low,
+        unioned.ci_high,
+        unioned.std_error
+    from unioned
+    left join matching_spread as own
+        on unioned.snapshot = own.snapshot and unioned.method = own.method  -- noqa: RF04
+    left join matching_spread as chapman_spread
+        on unioned.snapshot = chapman_spread.snapshot and chapman_spread.method = 'chapman_2list'
+    left join chapman_rows as chapman on unioned.snapshot = chapman.snapshot
+),
+
+combined as (
+    select
+        snapshot,
+        method,
+        estimate,
+        listed,
+        lists_used,
+        assumptions,
+        least(estimate, greatest(
+            case when method = 'observed' then 0 else listed end,
+            estimate + mean_shift
+            - sqrt(power(estimate - ci_low, 2) + power({{ z }} * matching_sd, 2))
+        )) as ci_low,
+        greatest(
+            estimate,
+            estimate + mean_shift
+            + sqrt(power(ci_high - estimate, 2) + power({{ z }} * matching_sd, 2))
+        ) as ci_high,
+        sqrt(power(std_error, 2) + power(matching_sd, 2)) as std_error
+    from with_matching
+),
+
 final as (
     select
         snapshot,
@@ -278,11 +320,11 @@ final as (
         round(estimate)::bigint as estimate,
         floor(ci_low)::bigint as ci_low,
         ceil(ci_high)::bigint as ci_high,
-        round(std_error, 1) as std_error,
+        round(std_error::numeric, 1) as std_error,
         listed::bigint as listed,
         lists_used,
         assumptions
-    from unioned
+    from combined
 )
 
 select * from final

@@ -1,8 +1,8 @@
 {#- One row per snapshot and business (entity) seen on any list at that snapshot, with the
     sets of the bridge it belongs to (docs/BRIDGE.md), the lists that saw it and how many of
     its records each list holds. The bridge, the counts and the population marts read it:
-    records are joined to their business once, here. -#}
-{%- set min_products = var('large_enterprise_min_products') -%}
+    records are joined to their business once, here. The sets are defined once, in macro
+    entity_snapshot_facts (the bridge's intervals apply the same to each draw). -#}
 
 with
 
@@ -52,99 +52,8 @@ resolved as (
             and records.record_id = entity_map.record_id
 ),
 
-per_entity as (
-    select
-        snapshot,
-        entity_id,
-        count(*) filter (
-            where source_kind = 'marketplace' and is_counted
-        ) as counted_accounts,
-        coalesce(
-            array_agg(distinct platform order by platform) filter (
-                where source_kind = 'marketplace' and is_counted
-            ),
-            array[]::text[]
-        ) as platforms,
-        coalesce(
-            array_agg(distinct platform order by platform) filter (
-                where
-                source_kind = 'marketplace'
-                and is_counted
-                and not coalesce(is_dormant, false)
-            ),
-            array[]::text[]
-        ) as active_platforms,
-        coalesce(
-            bool_or(is_brand_store) filter (where source_kind = 'marketplace'), false
-        ) as has_brand_store,
-        max(product_count) filter (
-            where source_kind = 'marketplace' and is_counted
-        ) as max_counted_products,
-        count(*) filter (
-            where source_kind = 'registry' and is_registry_active
-        ) as active_registry_records,
-        count(*) filter (
-            where
-            source_kind = 'ministry_list'
-            and training_year between 2017 and extract(year from snapshot)
-        ) as esmart_records
-    from resolved
-    group by snapshot, entity_id
-),
-
-flagged as (
-    select
-        snapshot,
-        entity_id,
-        counted_accounts,
-        platforms,
-        active_platforms,
-        cardinality(platforms) as platform_count,
-        has_brand_store,
-        max_counted_products,
-        (
-            has_brand_store
-            or coalesce(max_counted_products >= {{ min_products }}, false)
-        ) as is_large_enterprise,
-        counted_accounts > 0 as is_on_marketplace,
-        active_registry_records > 0 as is_in_registry,
-        esmart_records > 0 as is_in_esmart,
-        active_registry_records,
-        esmart_records
-    from per_entity
-),
-
 final as (
-    select
-        snapshot,
-        entity_id,
-        counted_accounts,
-        platforms,
-        active_platforms,
-        platform_count,
-        has_brand_store,
-        max_counted_products,
-        is_large_enterprise,
-        is_on_marketplace,
-        is_on_marketplace and not is_large_enterprise as is_umkm_on_marketplace,
-        (
-            is_on_marketplace
-            and not is_large_enterprise
-            and cardinality(active_platforms) > 0
-        ) as is_active_online,
-        is_in_registry,
-        is_in_esmart,
-        (
-            not is_large_enterprise
-            and (
-                (is_on_marketplace and cardinality(active_platforms) > 0)
-                or is_in_registry
-                or is_in_esmart
-            )
-        ) as is_online_umkm,
-        active_registry_records,
-        esmart_records
-    from flagged
+    {{ entity_snapshot_facts('resolved', ['snapshot', 'entity_id']) }}
 )
 
 select * from final

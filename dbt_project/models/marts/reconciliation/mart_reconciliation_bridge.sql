@@ -3,7 +3,9 @@
     published total (step 1) and ends at the active registry records (step 10). The sets and
     counts come from fct_umkm_entity_snapshots (one row per snapshot and business, records
     already joined to their business); at scale 1.0 joining the 9M records here a second
-    time took 103 s of the build. -#}
+    time took 103 s of the build. Steps 4 to 9 depend on entity resolution and carry a 95%
+    interval from the draws of its uncertain links (ci_low, ci_high; the other steps are
+    counts of records, their interval is the value). -#}
 
 with
 
@@ -35,19 +37,7 @@ kominfo as (
 -- records of the snapshot's training years and active registry records (records, not
 -- businesses)
 entity_counts as (
-    select
-        snapshot,
-        sum(counted_accounts) as counted,
-        sum(platform_count) as pairs,
-        count(*) filter (where is_on_marketplace) as b,
-        sum(esmart_records) as m,
-        count(*) filter (where is_on_marketplace and is_large_enterprise) as large_enterprises,
-        count(*) filter (where is_umkm_on_marketplace and not is_active_online) as dormant,
-        count(*) filter (where is_active_online) as a,
-        count(*) filter (where is_active_online and is_in_registry) as a_registered,
-        sum(active_registry_records) as c
-    from entities
-    group by snapshot
+    {{ bridge_entity_counts('entities', ['snapshot']) }}
 ),
 
 snapshots as (
@@ -141,6 +131,53 @@ steps as (
     ) as step (step_order, step_id, description, step_value)
 ),
 
+-- how each step's value moves across the draws of the uncertain links (entity resolution's
+-- own uncertainty, int_bridge_matching_draws): steps 4 to 9 depend on matching
+draw_steps as (
+    select
+        draws.snapshot,
+        step.step_order,
+        step.delta
+    from {{ ref('int_bridge_matching_draws') }} as draws
+    cross join lateral (
+        values
+        (4, draws.delta_pairs),
+        (5, draws.delta_b - draws.delta_pairs),
+        (6, -draws.delta_large_enterprises),
+        (7, -draws.delta_dormant),
+        (8, draws.delta_a_registered - draws.delta_a),
+        (9, -draws.delta_a_registered)
+    ) as step (step_order, delta)
+),
+
+spread as (
+    select
+        snapshot,
+        step_order,
+        avg(delta) as mean_delta,
+        coalesce(stddev_samp(delta), 0) as sd_delta
+    from draw_steps
+    group by snapshot, step_order
+),
+
+with_intervals as (
+    select
+        steps.*,
+        -- a normal 95% interval of the value over the draws, widened to hold the value
+        -- entity resolution chose
+        least(
+            steps.value,
+            steps.value + coalesce(spread.mean_delta - {{ z_95() }} * spread.sd_delta, 0)
+        ) as ci_low,
+        greatest(
+            steps.value,
+            steps.value + coalesce(spread.mean_delta + {{ z_95() }} * spread.sd_delta, 0)
+        ) as ci_high
+    from steps
+    left join spread
+        on steps.snapshot = spread.snapshot and steps.step_order = spread.step_order
+),
+
 final as (
     select
         snapshot,
@@ -148,6 +185,8 @@ final as (
         step_id,
         description,
         value::bigint as value,  -- noqa: RF04
+        floor(ci_low)::bigint as ci_low,
+        ceil(ci_high)::bigint as ci_high,
         (
             case
                 when step_order = 10 then value
@@ -158,7 +197,7 @@ final as (
                 )
             end
         )::bigint as running_total
-    from steps
+    from with_intervals
 )
 
 select * from final

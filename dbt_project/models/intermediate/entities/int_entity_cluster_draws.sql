@@ -1,0 +1,135 @@
+{#- Enable hash joins only: every join here is between large sets. -#}
+{{ config(**er_session_hooks({'enable_nestloop': 'off'})) }}
+{#- What the clusters could be, given the model's uncertainty: er_interval_draws draws in
+    which each uncertain candidate pair (match probability in er_interval_band, by default
+    0.01 to 0.99) is a match with its probability, a more probable pair always is and a
+    less probable one never; the clusters of each draw are the connected components of
+    its matches (umkm_connected_components). Only the records whose cluster an uncertain
+    pair can change are drawn: every record of a cluster (int_entity_clusters) that holds
+    one end of an uncertain pair; the others keep their cluster in every draw. Draw 0 is
+    the clusters entity resolution chose. One row per draw and drawn record with the
+    smallest rid of its cluster in that draw. A pair's draw is a hash of the pair and the
+    draw number, so a rebuild draws the same. int_bridge_matching_draws turns the draws
+    into intervals of the bridge and of the population estimate. -#}
+{%- set draws = er_setting('er_interval_draws') | int -%}
+{%- set band = er_setting('er_interval_band') -%}
+{#- node id of a record in a draw: draw * 2^34 + rid (rids stay below 2^34) -#}
+{%- set shift = 17179869184 -%}
+
+with
+
+scored as (
+    select
+        rid_a,
+        rid_b,
+        match_probability
+    from {{ ref('int_entity_pairs_scored') }}
+    where match_probability >= {{ band[0] }}
+),
+
+clusters as (
+    select
+        rid,
+        entity_rid
+    from {{ ref('int_entity_clusters') }}
+),
+
+uncertain as (
+    select
+        rid_a,
+        rid_b,
+        match_probability
+    from scored
+    where match_probability < {{ band[1] }}
+),
+
+touched as (
+    select rid_a as rid from uncertain
+    union
+    select rid_b as rid from uncertain
+),
+
+touched_clusters as (
+    select distinct clusters.entity_rid
+    from touched
+    inner join clusters on touched.rid = clusters.rid
+),
+
+drawn_records as materialized (
+    select
+        clusters.rid,
+        clusters.entity_rid
+    from clusters
+    inner join touched_clusters on clusters.entity_rid = touched_clusters.entity_rid
+),
+
+draw_numbers as (
+    select draw.n as draw
+    from generate_series(1, {{ draws }}) as draw (n)
+),
+
+-- the certain pairs among the drawn records, in every draw; an uncertain pair in a draw
+-- when a uniform number in [0, 1) from its hash falls below its probability
+matches as (
+    select
+        draw_numbers.draw,
+        scored.rid_a,
+        scored.rid_b
+    from scored
+    inner join drawn_records as a on scored.rid_a = a.rid
+    inner join drawn_records as b on scored.rid_b = b.rid
+    cross join draw_numbers
+    where scored.match_probability >= {{ band[1] }}
+    union all
+    select
+        draw_numbers.draw,
+        uncertain.rid_a,
+        uncertain.rid_b
+    from uncertain
+    cross join draw_numbers
+    where
+        (
+            hashint8extended(uncertain.rid_a * 1000003 + uncertain.rid_b, draw_numbers.draw)
+            & 9007199254740991
+        )::float8 / 9007199254740992.0 < uncertain.match_probability
+),
+
+components as (
+    select
+        cc.rid as node,
+        cc.comp_rid as comp_node
+    from (
+        select
+            array_agg(draw * {{ shift }} + rid_a) as node_a,
+            array_agg(draw * {{ shift }} + rid_b) as node_b
+        from matches
+    ) as edges
+    cross join lateral public.umkm_connected_components(edges.node_a, edges.node_b) as cc
+),
+
+drawn as (
+    select
+        draw_numbers.draw,
+        drawn_records.rid,
+        coalesce(components.comp_node % {{ shift }}, drawn_records.rid) as entity_rid
+    from drawn_records
+    cross join draw_numbers
+    left join components
+        on components.node = draw_numbers.draw * {{ shift }} + drawn_records.rid
+),
+
+final as (
+    select
+        0 as draw,
+        rid,
+        entity_rid
+    from drawn_records
+    union all
+    select
+        draw,
+        rid,
+        entity_rid
+    from drawn
+)
+
+select * from final
