@@ -22,7 +22,7 @@
 {%- set defaults = {
     'er_match_probability': 0.9,
     'er_strong_probability': 0.999,
-    'er_review_band': [0.2, 0.95],
+    'er_review_band': [0.2, 0.99],
     'er_max_block_size': 30,
     'er_window': 2,
     'er_max_cluster_size': 20,

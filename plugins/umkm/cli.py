@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = [
     "umkm.validation.cli",
     "umkm.evaluation.cli",
     "umkm.report.cli",
+    "umkm.stewardship.cli",
 ]
 
 

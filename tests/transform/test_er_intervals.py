@@ -36,13 +36,13 @@ CLUSTERS = {1: 1, 2: 1, 3: 3, 4: 4, 5: 5, 6: 6, 7: 6, 8: 8, 9: 9, 10: 10, 11: 11
 def draws(warehouse):
     with connect(warehouse) as conn:
         conn.execute(
-            "create table intermediate.int_entity_pairs_scored "
-            "(rid_a bigint, rid_b bigint, match_weight float8, match_probability float8)"
+            "create table intermediate.int_entity_pairs_scored (rid_a bigint, rid_b bigint, "
+            "match_weight float8, match_probability float8, decided_probability float8)"
         )
         for a, b, p in PAIRS:
             conn.execute(
-                "insert into intermediate.int_entity_pairs_scored values (%s, %s, 0, %s)",
-                (a, b, p),
+                "insert into intermediate.int_entity_pairs_scored values (%s, %s, 0, %s, %s)",
+                (a, b, p, p),
             )
         conn.execute(
             "create table intermediate.int_entity_clusters (rid bigint, entity_rid bigint)"
@@ -52,7 +52,7 @@ def draws(warehouse):
                 "insert into intermediate.int_entity_clusters values (%s, %s)", (rid, entity)
             )
     run_dbt(
-        ["run", "--select", "int_entity_cluster_draws"],
+        ["run", "--select", "int_entity_drawn_records", "int_entity_cluster_draws"],
         url=warehouse,
         variables={"er_interval_draws": DRAWS},
         capture=True,
@@ -96,7 +96,7 @@ def test_a_cluster_is_named_by_its_smallest_record(draws):
 
 def test_a_rebuild_draws_the_same(draws, warehouse):
     run_dbt(
-        ["run", "--select", "int_entity_cluster_draws"],
+        ["run", "--select", "int_entity_drawn_records", "int_entity_cluster_draws"],
         url=warehouse,
         variables={"er_interval_draws": DRAWS},
         capture=True,

@@ -90,8 +90,9 @@ def model(warehouse):
     columns = ", ".join(f"level_{c} smallint" for c in COMPARISONS)
     with connect(warehouse) as conn:
         conn.execute(
-            "create table intermediate.int_entity_records as "
-            f"select i as rid from generate_series(1, {N_RECORDS}) as i"
+            "create table intermediate.int_entity_records as select i as rid, "
+            "'world' as source_id, i::text as record_id "
+            f"from generate_series(1, {N_RECORDS}) as i"
         )
         conn.execute(
             "create table intermediate.int_entity_pairs_compared (rid_a bigint, rid_b bigint, "
@@ -119,7 +120,13 @@ def model(warehouse):
             "(comparison text, value_key bigint, n_records bigint, term_frequency float8)"
         )
     run_dbt(
-        ["run", "--select", "int_er_parameters", "int_entity_pairs_scored"],
+        [
+            "run",
+            "--select",
+            "stg_stewardship__er_labels",
+            "int_er_parameters",
+            "int_entity_pairs_scored",
+        ],
         url=warehouse,
         capture=True,
     )

@@ -1,7 +1,7 @@
 """The plan guard: no statement of the build may plan a join that explodes, on any
 supported PostgreSQL (umkm.transform.plans).
 
-A generated world of a few thousand records (the simulator at scale 0.0005: 4,470
+A generated world of a few thousand records (the simulator at scale 0.0005: 4,477
 marketplace, registry and e-Smart records) is pulled, validated and published, `dbt build`
 runs on it and every table is analysed. Then every model, every data test and the
 validation SQL of every source is explained with the model's session settings; a join
@@ -32,7 +32,12 @@ from umkm.warehouse.db import connect
 pytestmark = pytest.mark.dbt
 
 SNAPSHOT = "2017-11-15"
-SCALE = 0.0005  # 4,470 entity records: a few thousand, as the guard needs
+SCALE = 0.0005  # 4,477 entity records: a few thousand, as the guard needs
+
+#: Draws of the entity-resolution intervals in this world: the draws model repeats its
+#: records once per draw by design and declares it (plan_fanout); with a few draws its
+#: bound stays far below a product of records.
+DRAWS = 4
 
 #: Models whose post-hooks index their key.
 KEYED = ("int_records_unioned", "int_entity_records", "int_entity_clusters")
@@ -83,13 +88,12 @@ def world(request):
     try:
         with start_simulator(2017, SCALE, [SNAPSHOT]) as sim:
             published = _publish_world(url, sim.env, monkeypatch)
-        run_dbt(["build"], url=url, variables={"snapshot": SNAPSHOT}, capture=True)
+        variables = {"snapshot": SNAPSHOT, "er_interval_draws": DRAWS}
+        run_dbt(["build"], url=url, variables=variables, capture=True)
         manifest = target_dir() / "manifest.json"
         statements = plans.build_statements(manifest)
         # the models holding keys built again, as every build after the first does
-        run_dbt(
-            ["run", "--select", *KEYED], url=url, variables={"snapshot": SNAPSHOT}, capture=True
-        )
+        run_dbt(["run", "--select", *KEYED], url=url, variables=variables, capture=True)
         with connect(url, autocommit=True) as conn:
             conn.execute("analyze")
             version = conn.execute("show server_version").fetchone()[0]
@@ -135,6 +139,8 @@ def test_no_plan_has_an_exploding_join(world, fresh):
     url, version, statements = world
     with connect(url) as conn:
         checks = [plans.check_statement(conn, s, fresh=fresh) for s in statements]
+    worst = max(checks, key=lambda c: c.worst_ratio)
+    print(f"PostgreSQL {version}: largest ratio {worst.worst_ratio:.1f} ({worst.statement})")
     failing = [c for c in checks if c.oversized]
     report = "\n".join(c.describe() for c in failing)
     assert not failing, f"PostgreSQL {version}: joins above their bound\n{report}"
@@ -156,6 +162,24 @@ def test_the_guard_fails_a_product_of_records(world):
         check = plans.check_statement(conn, product)
     assert check.oversized, check.describe()
     assert check.worst_ratio > 10 * plans.FACTOR
+
+
+def test_a_declared_fanout_does_not_hide_a_product(world):
+    """The draws model declares its fan-out (one copy of its records per draw); the bound
+    grows by that much only, and a product of records still fails under it."""
+    url, _version, statements = world
+    draws = next(s for s in statements if s.name == "model int_entity_cluster_draws")
+    assert draws.fanout == DRAWS
+    assert all(s.fanout == 1 for s in statements if s is not draws)
+    product = plans.Statement(
+        "records x records, declared as draws",
+        "select a.rid, b.rid from intermediate.int_entity_records as a "
+        "cross join intermediate.int_entity_records as b where a.rid < b.rid",
+        fanout=DRAWS,
+    )
+    with connect(url) as conn:
+        check = plans.check_statement(conn, product)
+    assert check.oversized, check.describe()
 
 
 def test_keys_are_indexed_after_a_rebuild(world):

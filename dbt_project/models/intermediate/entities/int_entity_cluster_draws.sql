@@ -5,33 +5,29 @@
     0.01 to 0.99) is a match with its probability, a more probable pair always is and a
     less probable one never; the clusters of each draw are the connected components of
     its matches (umkm_connected_components). Only the records whose cluster an uncertain
-    pair can change are drawn: every record of a cluster (int_entity_clusters) that holds
-    one end of an uncertain pair; the others keep their cluster in every draw. Draw 0 is
+    pair can change are drawn (int_entity_drawn_records); the others keep their cluster in
+    every draw. Draw 0 is
     the clusters entity resolution chose. One row per draw and drawn record with the
     smallest rid of its cluster in that draw. A pair's draw is a hash of the pair and the
     draw number, so a rebuild draws the same. int_bridge_matching_draws turns the draws
     into intervals of the bridge and of the population estimate. -#}
 {%- set draws = er_setting('er_interval_draws') | int -%}
 {%- set band = er_setting('er_interval_band') -%}
+{#- every drawn record once per draw: the plan guard's bound grows by the draws -#}
+{{ config(meta={'plan_fanout': draws}) }}
 {#- node id of a record in a draw: draw * 2^34 + rid (rids stay below 2^34) -#}
 {%- set shift = 17179869184 -%}
 
 with
 
+-- a steward's decision is certain (decided_probability 1 or 0)
 scored as (
     select
         rid_a,
         rid_b,
-        match_probability
+        decided_probability as match_probability
     from {{ ref('int_entity_pairs_scored') }}
-    where match_probability >= {{ band[0] }}
-),
-
-clusters as (
-    select
-        rid,
-        entity_rid
-    from {{ ref('int_entity_clusters') }}
+    where decided_probability >= {{ band[0] }}
 ),
 
 uncertain as (
@@ -43,24 +39,11 @@ uncertain as (
     where match_probability < {{ band[1] }}
 ),
 
-touched as (
-    select rid_a as rid from uncertain
-    union
-    select rid_b as rid from uncertain
-),
-
-touched_clusters as (
-    select distinct clusters.entity_rid
-    from touched
-    inner join clusters on touched.rid = clusters.rid
-),
-
-drawn_records as materialized (
+drawn_records as (
     select
-        clusters.rid,
-        clusters.entity_rid
-    from clusters
-    inner join touched_clusters on clusters.entity_rid = touched_clusters.entity_rid
+        rid,
+        entity_rid
+    from {{ ref('int_entity_drawn_records') }}
 ),
 
 draw_numbers as (

@@ -1,8 +1,9 @@
 {#- The pairs entity resolution accepts: a match probability of er_match_probability or
-    more (int_entity_pairs_scored), with their evidence (the level of every comparison),
-    the weight and probability, and a rule named after the strongest identifier that
-    agrees. `is_strong` (er_strong_probability) marks the links the clustering keeps when a
-    cluster grows too large. -#}
+    more (int_entity_pairs_scored), unless a steward labelled the pair non_match, and every
+    pair a steward labelled match; with their evidence (the level of every comparison), the
+    weight and probability, and a rule named after the strongest identifier that agrees
+    (`steward` for a steward's match). `is_strong` (er_strong_probability) marks the links
+    the clustering keeps when a cluster grows too large. -#}
 with
 
 scored as (
@@ -16,6 +17,7 @@ final as (
         source_id_a,
         source_id_b,
         case
+            when steward_label = 'match' then 'steward'
             when level_licence = {{ er_top_level('licence') }} then 'licence'
             when level_national_id = {{ er_top_level('national_id') }} then 'national_id'
             when level_phone = {{ er_top_level('phone') }} then 'phone'
@@ -25,11 +27,12 @@ final as (
         end as match_rule,
         match_weight,
         match_probability,
-        match_probability >= {{ er_setting('er_strong_probability') }} as is_strong,
+        decided_probability,
+        decided_probability >= {{ er_setting('er_strong_probability') }} as is_strong,
         {{ er_level_names() }},
         blocks
     from scored
-    where match_probability >= {{ er_setting('er_match_probability') }}
+    where decided_probability >= {{ er_setting('er_match_probability') }}
 )
 
 select * from final

@@ -1,0 +1,1 @@
+"""Data stewardship: the review of entity resolution's uncertain pairs (`umkm er`)."""
