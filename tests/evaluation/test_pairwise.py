@@ -271,13 +271,43 @@ def test_bridge_found_in_any_layout(world):
     }
 
 
-def test_bridge_tolerance_is_two_percent_or_fifty_records():
+def test_bridge_tolerance_is_two_percent_or_twenty_five_records():
     rows = compare_bridge(
-        {"kominfo_published": 10_150, "ministry_list_records": -60, "registry_only": 700},
-        {"kominfo_published": 10_000, "ministry_list_records": -10, "registry_only": 1000},
+        {
+            "kominfo_published": 10_150,
+            "ministry_list_records": -35,
+            "feed_recount_gap": -36,
+            "registry_only": 700,
+        },
+        {
+            "kominfo_published": 10_000,
+            "ministry_list_records": -10,
+            "feed_recount_gap": -10,
+            "registry_only": 1000,
+        },
     )
     ok = {r["step_id"]: r["within_tolerance"] for r in rows}
-    assert ok == {"kominfo_published": True, "ministry_list_records": True, "registry_only": False}
+    assert ok == {
+        "kominfo_published": True,
+        "ministry_list_records": True,
+        "feed_recount_gap": False,
+        "registry_only": False,
+    }
+
+
+def test_bridge_interval_covers_or_not():
+    rows = compare_bridge(
+        {"registry_only": 700, "not_in_registry": -500, "kominfo_published": 100},
+        {"registry_only": 690, "not_in_registry": -480, "kominfo_published": 100},
+        {
+            "registry_only": (680, 700),
+            "not_in_registry": (-510, -490),
+            "kominfo_published": (100, 100),
+        },
+    )
+    covered = {r["step_id"]: r["covered"] for r in rows}
+    # a step whose interval is its value does not depend on matching: nothing to cover
+    assert covered == {"registry_only": True, "not_in_registry": False, "kominfo_published": None}
 
 
 def test_report_prints():

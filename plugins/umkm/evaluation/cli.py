@@ -70,12 +70,20 @@ def format_report(report: dict) -> str:
         *format_slices(pw),
     ]
     if report.get("bridge"):
-        lines.append("  bridge step                     warehouse       planted    ok")
+        lines.append(
+            "  bridge step                     warehouse       planted    ok"
+            "   95% interval (matching)  covers"
+        )
         for row in report["bridge"]:
             got = "-" if row["warehouse"] is None else f"{row['warehouse']:,.0f}"
             want = "-" if row["planted"] is None else f"{row['planted']:,.0f}"
             ok = {True: "yes", False: "NO", None: "-"}[row["within_tolerance"]]
-            lines.append(f"  {row['step_id']:<30} {got:>11} {want:>13} {ok:>5}")
+            low, high = row.get("ci_low"), row.get("ci_high")
+            span = "-" if low is None else f"{low:,.0f}..{high:,.0f}"
+            covers = {True: "yes", False: "NO", None: "-"}[row.get("covered")]
+            lines.append(
+                f"  {row['step_id']:<30} {got:>11} {want:>13} {ok:>5} {span:>24} {covers:>7}"
+            )
     if report.get("population"):
         lines.append("  population (95% interval)      estimate      interval       planted    ok")
         for row in report["population"]:

@@ -338,9 +338,21 @@ def find_bridge(world, snapshot: str | None) -> dict[str, float] | None:
     return first_bridge(subtree if subtree is not None else world)
 
 
-def compare_bridge(warehouse: Mapping[str, float], planted: Mapping[str, float]) -> list[dict]:
+#: A bridge step is right when within this share of the planted value or this many records,
+#: whichever is larger (issue 19's target: max(2 %, 25 records)).
+STEP_TOLERANCE_SHARE = 0.02
+STEP_TOLERANCE_RECORDS = 25
+
+
+def compare_bridge(
+    warehouse: Mapping[str, float],
+    planted: Mapping[str, float],
+    intervals: Mapping[str, tuple[float, float]] | None = None,
+) -> list[dict]:
     """Per step: warehouse value, planted value, difference, within tolerance
-    (2% of the planted value or 50 records, whichever is larger)."""
+    (STEP_TOLERANCE_SHARE of the planted value or STEP_TOLERANCE_RECORDS, whichever is
+    larger) and, for a step whose 95 % interval is wider than its value (the steps that
+    depend on matching), the interval and whether it covers the planted value."""
     rows = []
     for step in BRIDGE_STEPS:
         if step not in planted and step not in warehouse:
@@ -348,7 +360,11 @@ def compare_bridge(warehouse: Mapping[str, float], planted: Mapping[str, float])
         got, want = warehouse.get(step), planted.get(step)
         ok = None
         if got is not None and want is not None:
-            ok = abs(got - want) <= max(0.02 * abs(want), 50)
+            tolerance = max(STEP_TOLERANCE_SHARE * abs(want), STEP_TOLERANCE_RECORDS)
+            ok = abs(got - want) <= tolerance
+        low, high = (intervals or {}).get(step, (None, None))
+        if low is not None and low == high:
+            low = high = None
         rows.append(
             {
                 "step_id": step,
@@ -356,6 +372,9 @@ def compare_bridge(warehouse: Mapping[str, float], planted: Mapping[str, float])
                 "planted": want,
                 "difference": None if got is None or want is None else got - want,
                 "within_tolerance": ok,
+                "ci_low": low,
+                "ci_high": high,
+                "covered": None if low is None or want is None else low <= want <= high,
             }
         )
     return rows
@@ -363,16 +382,33 @@ def compare_bridge(warehouse: Mapping[str, float], planted: Mapping[str, float])
 
 def read_bridge(conn, snapshot: str) -> dict[str, float] | None:
     """`marts.mart_reconciliation_bridge` for a snapshot, or None when the mart is absent."""
+    rows = _bridge_rows(conn, snapshot)
+    if rows is None:
+        return None
+    return {step: float(value) for step, value, _low, _high in rows if value is not None}
+
+
+def read_bridge_intervals(conn, snapshot: str) -> dict[str, tuple[float, float]]:
+    """Each step's 95 % interval (ci_low, ci_high) in the bridge mart, where it has one."""
+    rows = _bridge_rows(conn, snapshot) or []
+    return {
+        step: (float(low), float(high))
+        for step, _value, low, high in rows
+        if low is not None and high is not None
+    }
+
+
+def _bridge_rows(conn, snapshot: str) -> list[tuple] | None:
     exists = conn.execute(
         "select to_regclass('marts.mart_reconciliation_bridge') is not null"
     ).fetchone()[0]
     if not exists:
         return None
-    rows = conn.execute(
-        "select step_id, value from marts.mart_reconciliation_bridge where snapshot = %s",
+    return conn.execute(
+        "select step_id, value, ci_low, ci_high from marts.mart_reconciliation_bridge "
+        "where snapshot = %s",
         (snapshot,),
     ).fetchall()
-    return {step: float(value) for step, value in rows if value is not None}
 
 
 def bridge_against_world(conn, world_path: Path, snapshot: str) -> list[dict] | None:
@@ -382,7 +418,7 @@ def bridge_against_world(conn, world_path: Path, snapshot: str) -> list[dict] | 
     warehouse = read_bridge(conn, snapshot)
     if not planted or warehouse is None:
         return None
-    return compare_bridge(warehouse, planted)
+    return compare_bridge(warehouse, planted, read_bridge_intervals(conn, snapshot))
 
 
 # --- the population estimate ------------------------------------------------------------
