@@ -263,6 +263,10 @@ _END_WORDS = (
 #: column, whether an end word of the name refines it). Ours caps a block at
 #: er_max_block_size records and splits a larger one by name within regency and a sorted
 #: neighbourhood; Splink has no cap (the bench prints the largest block of each rule).
+#: Not mirrored: owner_word_regency (any word of the owner with any shop-name word of three
+#: letters or more, within a regency; a block above er_max_block_size dropped), added after
+#: the numbers in docs/PERFORMANCE.md. Splink would need the keys as an array exploded by
+#: its blocking rule; its pairs show as "ours only" in the candidate check.
 BLOCKS = {
     "phone": ("key_phone", False),
     "email": ("key_email", True),
