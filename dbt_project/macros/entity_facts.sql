@@ -4,6 +4,16 @@
     draw of the uncertain links (the bridge's intervals). `keys` are the grouping columns:
     e.g. ['snapshot', 'entity_id'], or ['draw', 'snapshot', 'entity_id']. -#}
 
+{#- The columns of a record (int_records_unioned) that entity_snapshot_facts reads, each
+    qualified by `relation` when given: both callers select exactly these. -#}
+{% macro entity_fact_columns(relation=none) -%}
+{%- set columns = ['snapshot', 'source_kind', 'platform', 'is_brand_store', 'is_counted',
+                   'product_count', 'is_dormant', 'is_registry_active', 'training_year'] -%}
+{%- for column in columns -%}
+{{ relation ~ '.' if relation }}{{ column }}{{ ',\n' if not loop.last }}
+{%- endfor -%}
+{%- endmacro %}
+
 {#- One row per `keys` (a business at a snapshot) from `resolved`: one row per record at a
     snapshot with its business (columns snapshot, source_kind, platform, is_brand_store,
     is_counted, product_count, is_dormant, is_registry_active, training_year and the keys). -#}

@@ -29,17 +29,9 @@ identities as (
 
 records as (
     select
-        snapshot,
         source_id,
         record_id,
-        source_kind,
-        platform,
-        is_brand_store,
-        is_counted,
-        product_count,
-        is_dormant,
-        is_registry_active,
-        training_year
+        {{ entity_fact_columns() | indent(8) }}
     from {{ ref('int_records_unioned') }}
 ),
 
@@ -47,15 +39,7 @@ resolved as (
     select
         draws.draw,
         draws.entity_rid,
-        records.snapshot,
-        records.source_kind,
-        records.platform,
-        records.is_brand_store,
-        records.is_counted,
-        records.product_count,
-        records.is_dormant,
-        records.is_registry_active,
-        records.training_year
+        {{ entity_fact_columns('records') | indent(8) }}
     from draws
     inner join identities on draws.rid = identities.rid
     inner join records

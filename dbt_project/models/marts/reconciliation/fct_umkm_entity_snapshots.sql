@@ -8,17 +8,9 @@ with
 
 records as (
     select
-        snapshot,
         source_id,
         record_id,
-        source_kind,
-        platform,
-        is_brand_store,
-        is_counted,
-        product_count,
-        is_dormant,
-        is_registry_active,
-        training_year
+        {{ entity_fact_columns() | indent(8) }}
     from {{ ref('int_records_unioned') }}
 ),
 
@@ -35,15 +27,7 @@ entity_map as (
 
 resolved as (
     select
-        records.snapshot,
-        records.source_kind,
-        records.platform,
-        records.is_brand_store,
-        records.is_counted,
-        records.product_count,
-        records.is_dormant,
-        records.is_registry_active,
-        records.training_year,
+        {{ entity_fact_columns('records') | indent(8) }},
         coalesce(entity_map.entity_id, records.source_id || ':' || records.record_id) as entity_id
     from records
     left join entity_map
