@@ -51,6 +51,14 @@ def draws(warehouse):
             conn.execute(
                 "insert into intermediate.int_entity_clusters values (%s, %s)", (rid, entity)
             )
+    by_draw: dict[int, dict[int, int]] = {}
+    for draw, rid, entity in _build_draws(warehouse):
+        by_draw.setdefault(draw, {})[rid] = entity
+    return by_draw
+
+
+def _build_draws(warehouse) -> list[tuple[int, int, int]]:
+    """Build the drawn records and the draws; their rows (draw, rid, entity_rid)."""
     run_dbt(
         ["run", "--select", "int_entity_drawn_records", "int_entity_cluster_draws"],
         url=warehouse,
@@ -58,13 +66,9 @@ def draws(warehouse):
         capture=True,
     )
     with connect(warehouse) as conn:
-        rows = conn.execute(
+        return conn.execute(
             "select draw, rid, entity_rid from intermediate.int_entity_cluster_draws"
         ).fetchall()
-    by_draw: dict[int, dict[int, int]] = {}
-    for draw, rid, entity in rows:
-        by_draw.setdefault(draw, {})[rid] = entity
-    return by_draw
 
 
 def _together(by_draw, *rids) -> float:
@@ -95,16 +99,7 @@ def test_a_cluster_is_named_by_its_smallest_record(draws):
 
 
 def test_a_rebuild_draws_the_same(draws, warehouse):
-    run_dbt(
-        ["run", "--select", "int_entity_drawn_records", "int_entity_cluster_draws"],
-        url=warehouse,
-        variables={"er_interval_draws": DRAWS},
-        capture=True,
-    )
-    with connect(warehouse) as conn:
-        again = conn.execute(
-            "select draw, rid, entity_rid from intermediate.int_entity_cluster_draws"
-        ).fetchall()
+    again = _build_draws(warehouse)
     assert {(d, r): e for d, r, e in again} == {
         (d, r): e for d, rows in draws.items() for r, e in rows.items()
     }
