@@ -97,6 +97,15 @@ def test_phone_e164(db, phone, e164):
         ("Bandnug", "Jawa Barat", "3273"),
         ("Atlantis", None, None),
         (None, None, None),
+        # short forms, by rule (V056): abbreviated words, numbers, syllable acronyms
+        ("Tj. Pinang", None, "2172"),
+        ("P. Siantar", "Sumut", "1273"),
+        ("Kab. Kep. Meranti", None, "1410"),
+        ("4 Lawang", None, "1611"),
+        ("Humbahas", None, "1215"),
+        ("Kotabaru", None, "6302"),
+        ("Tj", None, None),  # one abbreviated word: nothing written out in full
+        ("Bandungan Barat", None, "3217"),  # a typo still goes to the typo search first
     ],
 )
 def test_regency_code(db, city, province, code):
