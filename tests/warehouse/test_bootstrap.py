@@ -1,11 +1,13 @@
 """The versioned bootstrap against a real PostgreSQL."""
 
+import re
+
 import psycopg
 import pytest
 
 from umkm.sources import load_registry
 from umkm.warehouse import bootstrap as bootstrap_module
-from umkm.warehouse.bootstrap import Migration, bootstrap
+from umkm.warehouse.bootstrap import FunctionFile, Migration, bootstrap
 from umkm.warehouse.db import connect
 
 SCHEMAS = {"raw", "audit", "quarantine", "staging", "intermediate", "marts"}
@@ -74,3 +76,39 @@ def test_analyst_role_cannot_read_personal_data(warehouse):
                 conn.execute(f"select * from {table}")
         conn.execute("reset role")
         conn.execute("drop table marts.t_probe")
+
+
+_DEFINES = re.compile(r"create or replace function public\.([a-z0-9_]+)\(")
+
+
+def test_every_function_has_its_current_definition_in_one_file():
+    """A function the migrations define has its current body in exactly one function file."""
+    files_of: dict[str, set[str]] = {}
+    for file in bootstrap_module.function_files():
+        for name in _DEFINES.findall(file.sql):
+            files_of.setdefault(name, set()).add(file.name)
+    assert {n: f for n, f in files_of.items() if len(f) > 1} == {}
+    in_migrations = {n for m in bootstrap_module.migrations() for n in _DEFINES.findall(m.sql)}
+    assert in_migrations - set(files_of) == set()
+
+
+def test_a_changed_function_file_is_applied_again(warehouse, monkeypatch):
+    real = bootstrap_module.function_files()
+    probe = "comment on function public.umkm_number_words(int) is 'probe';"
+    changed = [
+        FunctionFile(f.name, f.sql + "\n" + probe) if f.name.endswith("regions.sql") else f
+        for f in real
+    ]
+    described = (
+        "select obj_description('public.umkm_number_words(int)'::regprocedure, 'pg_proc')"
+    )
+    with connect(warehouse) as conn:
+        original = conn.execute(described).fetchone()[0]
+        monkeypatch.setattr(bootstrap_module, "function_files", lambda: changed)
+        applied = bootstrap(conn)
+        assert applied == [f"functions/{f.name}" for f in real if f.name.endswith("regions.sql")]
+        assert conn.execute(described).fetchone()[0] == "probe"
+        assert bootstrap(conn) == []  # unchanged since: not applied again
+        monkeypatch.setattr(bootstrap_module, "function_files", lambda: real)
+        assert bootstrap(conn) != []  # the file changed back
+        assert conn.execute(described).fetchone()[0] == original

@@ -61,13 +61,13 @@ def _files_digest(*roots: Path) -> str:
 
 
 def code_digest() -> str:
-    """The dbt project and the warehouse migrations staging relies on."""
+    """The dbt project and the warehouse migrations and functions staging relies on."""
     from umkm.transform.dbt import DEV_PII_KEY
-    from umkm.warehouse.bootstrap import MIGRATIONS_DIR
+    from umkm.warehouse.bootstrap import FUNCTIONS_DIR, MIGRATIONS_DIR
 
     key = os.environ.get("UMKM_PII_KEY") or DEV_PII_KEY
     keyed = hmac.new(key.encode(), b"umkm-build-state", hashlib.sha256).hexdigest()[:16]
-    return f"{_files_digest(settings.DBT_PROJECT_DIR, MIGRATIONS_DIR)}:{keyed}"
+    return f"{_files_digest(settings.DBT_PROJECT_DIR, MIGRATIONS_DIR, FUNCTIONS_DIR)}:{keyed}"
 
 
 def raw_state(conn) -> str:

@@ -2,9 +2,18 @@
 
 Migrations in `migrations/V###__name.sql` run once each, in order, recorded in
 `audit.schema_migrations` with their checksum (an edited migration that already ran is an
-error: write a new one). Then the per-source tables (`raw.<source_id>`,
-`quarantine.<source_id>`) are created from the source registry, so adding a source needs no
-hand-written DDL. Safe to run concurrently (advisory lock) and repeatedly.
+error: write a new one). Tables, data and grants change only through migrations.
+
+SQL functions are repeatable definitions: `functions/*.sql` holds the current definition of
+every function the pipeline calls, each in exactly one file. After the migrations, a file
+whose checksum differs from the one recorded in `audit.schema_functions` is applied again
+(files in name order), so changing a function is an edit of its one file, and its history is
+git's. The migrations that first defined a function still run on a new warehouse (before the
+files), so a migration sees the functions as the migrations before it left them.
+
+Then the per-source tables (`raw.<source_id>`, `quarantine.<source_id>`) are created from the
+source registry, so adding a source needs no hand-written DDL. Safe to run concurrently
+(advisory lock) and repeatedly.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from pathlib import Path
 from umkm.sources import load_registry
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+FUNCTIONS_DIR = Path(__file__).with_name("functions")
 _NAME = re.compile(r"^V(\d{3})__([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 80_000_000_17  # any constant: serialises concurrent bootstraps
 
@@ -43,6 +53,22 @@ def migrations() -> list[Migration]:
     if len(set(versions)) != len(versions):
         raise ValueError(f"duplicate migration versions in {MIGRATIONS_DIR}")
     return found
+
+
+@dataclass(frozen=True)
+class FunctionFile:
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def function_files() -> list[FunctionFile]:
+    return [
+        FunctionFile(path.name, path.read_text()) for path in sorted(FUNCTIONS_DIR.glob("*.sql"))
+    ]
 
 
 RAW_TABLE_DDL = """
@@ -110,8 +136,35 @@ def bootstrap(conn) -> list[str]:
                 (migration.version, migration.name, migration.checksum),
             )
             applied_now.append(f"V{migration.version:03d}__{migration.name}")
+        applied_now += _apply_function_files(conn)
         conn.execute(source_tables_sql())
     return applied_now
+
+
+def _apply_function_files(conn) -> list[str]:
+    """Apply the function files that are new or changed since they were last applied."""
+    conn.execute(
+        """
+        create table if not exists audit.schema_functions (
+            name text primary key,
+            checksum text not null,
+            applied_at timestamptz not null default now()
+        )
+        """
+    )
+    done = dict(conn.execute("select name, checksum from audit.schema_functions").fetchall())
+    applied: list[str] = []
+    for file in function_files():
+        if done.get(file.name) == file.checksum:
+            continue
+        conn.execute(file.sql)
+        conn.execute(
+            "insert into audit.schema_functions (name, checksum) values (%s, %s) "
+            "on conflict (name) do update set checksum = excluded.checksum, applied_at = now()",
+            (file.name, file.checksum),
+        )
+        applied.append(f"functions/{file.name}")
+    return applied
 
 
 def create_database_sql(dbname: str) -> str:
