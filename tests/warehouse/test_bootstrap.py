@@ -99,9 +99,7 @@ def test_a_changed_function_file_is_applied_again(warehouse, monkeypatch):
         FunctionFile(f.name, f.sql + "\n" + probe) if f.name.endswith("regions.sql") else f
         for f in real
     ]
-    described = (
-        "select obj_description('public.umkm_number_words(int)'::regprocedure, 'pg_proc')"
-    )
+    described = "select obj_description('public.umkm_number_words(int)'::regprocedure, 'pg_proc')"
     with connect(warehouse) as conn:
         original = conn.execute(described).fetchone()[0]
         monkeypatch.setattr(bootstrap_module, "function_files", lambda: changed)
