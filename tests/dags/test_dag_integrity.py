@@ -58,6 +58,16 @@ def test_ingest_dags_are_serial_pooled_and_produce_their_asset(dagbag):
         assert set(dag.params) >= {"snapshot", "mode"}
 
 
+def test_each_ingest_dag_runs_on_its_registry_schedule(dagbag):
+    schedules = {}
+    for sid, source in load_registry().items():
+        timetable = dagbag.dags.get(f"ingest_{sid}").timetable
+        assert timetable.expression == source.schedule, sid
+        assert str(timetable.timezone) == "Asia/Jakarta", sid
+        schedules[sid] = source.schedule
+    assert schedules["bps"] != schedules["tokopedia"]  # yearly against monthly
+
+
 def test_build_is_scheduled_on_the_critical_raw_assets(dagbag):
     dag = dagbag.dags.get("warehouse_build")
     uris = {a.uri for a in dag.timetable.asset_condition.objects}

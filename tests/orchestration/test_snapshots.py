@@ -10,6 +10,7 @@ from umkm.orchestration.snapshots import (
     snapshot_for,
     snapshot_from_context,
 )
+from umkm.sources import load_registry
 
 
 def test_monthly_run_loads_the_15th():
@@ -37,7 +38,9 @@ def test_the_dags_backfill_window_maps_to_the_15ths():
 
     from umkm.orchestration import snapshots
 
-    timetable = CronTriggerTimetable(snapshots.SCHEDULE_CRON, timezone=snapshots.SCHEDULE_TIMEZONE)
+    timetable = CronTriggerTimetable(
+        load_registry()["tokopedia"].schedule, timezone=snapshots.SCHEDULE_TIMEZONE
+    )
     restriction = TimeRestriction(
         earliest=pendulum.datetime(2017, 1, 1, tz="UTC"),
         latest=pendulum.datetime(2019, 12, 31, tz="UTC"),
@@ -54,6 +57,34 @@ def test_the_dags_backfill_window_maps_to_the_15ths():
     assert len(got) == 36
     assert got[0] == date(2017, 1, 15) and got[-1] == date(2019, 12, 15)
     assert {d.day for d in got} == {15}
+
+
+def test_bps_is_loaded_yearly_on_the_january_snapshot():
+    """The registry's schedule drives each ingestion DAG: BPS's cron, stepped over
+    2017-2019, loads the 15th of January once a year."""
+    import pendulum
+    from airflow.timetables.base import TimeRestriction
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    from umkm.orchestration import snapshots
+
+    timetable = CronTriggerTimetable(
+        load_registry()["bps"].schedule, timezone=snapshots.SCHEDULE_TIMEZONE
+    )
+    restriction = TimeRestriction(
+        earliest=pendulum.datetime(2017, 1, 1, tz="UTC"),
+        latest=pendulum.datetime(2019, 12, 31, tz="UTC"),
+        catchup=True,
+    )
+    got, last = [], None
+    while (
+        info := timetable.next_dagrun_info(
+            last_automated_data_interval=last, restriction=restriction
+        )
+    ) is not None:
+        got.append(snapshot_for(info.logical_date))
+        last = info.data_interval
+    assert got == [date(2017, 1, 15), date(2018, 1, 15), date(2019, 1, 15)]
 
 
 @pytest.mark.parametrize("day", ["2017-01-15", "2017-11-15", "2018-12-31", "2019-12-15"])

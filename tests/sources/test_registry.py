@@ -82,3 +82,11 @@ def test_page_sizes_within_protocol_maximum():
 def test_unknown_source_names_the_known_ones():
     with pytest.raises(KeyError, match="tokopedia"):
         get_source("tokopedai")
+
+
+def test_a_schedule_that_is_no_cron_is_refused_by_name(tmp_path):
+    text = (settings.REPO_ROOT / "plugins/umkm/sources/registry.yaml").read_text()
+    broken = tmp_path / "registry.yaml"
+    broken.write_text(text.replace('"0 2 16 1 *"', '"yearly"', 1))
+    with pytest.raises(ValueError, match=r"source bps: schedule 'yearly' is not a cron"):
+        load_registry(broken)

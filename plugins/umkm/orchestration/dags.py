@@ -72,9 +72,8 @@ def build_ingest_dag(source: Source):
     params["mode"] = Param("full", enum=["full", "incremental"], description="Pull mode")
     with DAG(
         dag_id=f"ingest_{sid}",
-        schedule=CronTriggerTimetable(
-            snapshots.SCHEDULE_CRON, timezone=snapshots.SCHEDULE_TIMEZONE
-        ),
+        # the registry's cron, in WIB: each run loads the WIB day before it fires
+        schedule=CronTriggerTimetable(source.schedule, timezone=snapshots.SCHEDULE_TIMEZONE),
         start_date=pendulum.datetime(2017, 1, 16, 2, tz=snapshots.SCHEDULE_TIMEZONE),
         catchup=False,
         max_active_runs=1,

@@ -2,7 +2,8 @@
 
 Snapshots are the 15th of each month (the headline one, 2017-11-15, is when both ministries
 published). A snapshot is the source's state at the end of that day in WIB (UTC+7), so the
-monthly run fires after the day is over: at 02:00 WIB on the 16th. The run's snapshot is the
+monthly run fires after the day is over: at 02:00 WIB on the 16th (each source's `schedule`
+in the registry; BPS yearly, on 16 January). The run's snapshot is the
 WIB calendar day before its logical date. A run's `snapshot` param overrides this (manual
 runs of any date). The snapshot never comes from `now()`.
 """
@@ -12,8 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 WIB = timezone(timedelta(hours=7), name="WIB")
-SCHEDULE_CRON = "0 2 16 * *"  # in Asia/Jakarta
-SCHEDULE_TIMEZONE = "Asia/Jakarta"
+SCHEDULE_TIMEZONE = "Asia/Jakarta"  # of the registry's `schedule` crons
 RUN_HOUR_WIB = 2
 
 

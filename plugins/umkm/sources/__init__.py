@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from croniter import croniter
 
 REGISTRY_FILE = Path(__file__).with_name("registry.yaml")
 
@@ -82,6 +83,11 @@ def _build(source_id: str, entry: dict[str, Any], defaults: dict[str, Any]) -> S
         raise ValueError(f"source {source_id}: unknown protocol {merged['protocol']!r}")
     if merged["kind"] not in KINDS:
         raise ValueError(f"source {source_id}: unknown kind {merged['kind']!r}")
+    if not croniter.is_valid(str(merged["schedule"])):
+        raise ValueError(
+            f"source {source_id}: schedule {merged['schedule']!r} is not a cron expression "
+            '(five fields, in Asia/Jakarta, e.g. "0 2 16 * *")'
+        )
     return Source(
         source_id=source_id,
         name=merged["name"],
