@@ -124,6 +124,15 @@ def test_regency_code(db, city, province, code):
         ("Sinar Abadi, PT.", "sinar abadi", "PT"),
         ("UD  Sumber Rejeki!!", "sumber rejeki", "UD"),
         ("Kopi Kenangan", "kopi kenangan", None),
+        # two-word affixes at either end, several affixes, a name that is only an affix
+        ("Sinar Abadi, Usaha Dagang", "sinar abadi", "UD"),
+        ("Perseroan Terbatas Maju Jaya", "maju jaya", "PT"),
+        ("Toko UD Sinar", "sinar", "Toko"),
+        ("Sinar Tk. Wr.", "sinar", "Warung"),  # the last affix
+        ("u.d. sinar c.v.", "sinar", "UD"),
+        ("Toko", "toko", "Toko"),
+        ("Tokopedia Jaya", "tokopedia jaya", None),
+        ("", None, None),
     ],
 )
 def test_name_and_legal_form(db, name, norm, form):
