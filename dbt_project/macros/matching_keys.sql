@@ -2,6 +2,24 @@
     clear. Both macros need the CTE `pii_key` (macro pii_key_cte) in the FROM clause and take
     an expression computed once per record in an earlier CTE. -#}
 
+{#- The text fields the matcher parses, parsed once per record: a lateral join that makes
+    `parsed.name_clean` (public.umkm_clean_name), `parsed.owner_tokens`
+    (public.umkm_person_tokens) and `parsed.address_parts` (public.umkm_address_parts).
+    Computed as columns of the staging CTE instead, each call was copied into every column
+    that reads it (the planner flattens the CTE into the query above): the owner's tokens
+    three times, the address twice. `limit 1` (one row either way) keeps this subquery
+    whole: the planner does not flatten a subquery with a limit. Registry staging
+    at held-out 0.01 (40,208 rows): 8.5 s -> 4.2 s, the same rows. -#}
+{% macro parsed_matching_text(shop_name, owner_name, street) -%}
+cross join lateral (
+    select
+        public.umkm_clean_name({{ shop_name }}) as name_clean,
+        public.umkm_person_tokens({{ owner_name }}) as owner_tokens,
+        public.umkm_address_parts({{ street }}) as address_parts
+    limit 1
+) as parsed
+{%- endmacro %}
+
 {#- An owner's name from its tokens (public.umkm_person_tokens: titles and degrees off):
     the keyed hash of the sorted tokens (owner_hash: word order does not matter), keyed
     64-bit keys of its words of two letters or more (owner_words), and its sorted initials

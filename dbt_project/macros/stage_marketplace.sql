@@ -48,10 +48,10 @@ extracted as (
         '{{ source_id }}'::text as source_id,
         source.record_id,
         {{ json_text(fields.shop_name) }} as shop_name,
-        public.umkm_clean_name({{ json_text(fields.shop_name) }}) as name_clean,
+        parsed.name_clean,
         {{ json_text(fields.owner_name) }} as owner_name,
-        public.umkm_person_tokens({{ json_text(fields.owner_name) }}) as owner_tokens,
-        public.umkm_address_parts({{ json_text(fields.street) }}) as address_parts,
+        parsed.owner_tokens,
+        parsed.address_parts,
         {{ json_text(fields.phone) }} as phone,
         {{ json_text(fields.email) }} as email,
         {{ json_text(fields.city) }} as city,
@@ -72,6 +72,9 @@ extracted as (
         null::timestamptz as updated_at
         {%- endif %}
     from source
+    {{ parsed_matching_text(
+        json_text(fields.shop_name), json_text(fields.owner_name), json_text(fields.street)
+    ) }}
 ),
 
 {{ resolved_places('extracted', 'extracted.city', 'extracted.province') }},

@@ -4,14 +4,18 @@ with
 
 source as (
     select
-        snapshot,
-        record_id,
-        record,
-        -- cleaned once for both the matching name and the legal form
-        public.umkm_clean_name(record ->> 'Nama IKM') as name_clean,
-        public.umkm_person_tokens(record ->> 'Nama Pemilik') as owner_tokens,
-        public.umkm_address_parts(record ->> 'Alamat') as address_parts
-    from {{ source('kemenperin', 'kemenperin') }}
+        raw_records.snapshot,
+        raw_records.record_id,
+        raw_records.record,
+        parsed.name_clean,
+        parsed.owner_tokens,
+        parsed.address_parts
+    from {{ source('kemenperin', 'kemenperin') }} as raw_records
+    {{ parsed_matching_text(
+        "raw_records.record ->> 'Nama IKM'",
+        "raw_records.record ->> 'Nama Pemilik'",
+        "raw_records.record ->> 'Alamat'",
+    ) }}
 ),
 
 {{ pii_key_cte() }},
