@@ -130,12 +130,11 @@ def stage_publish(url: str, snapshot: str) -> dict:
 def stage_dbt(url: str, snapshot: str) -> dict:
     """`dbt build`, unless raw and the project are as the last build left them (the
     warehouse_build DAG's needs_build)."""
-    from datetime import date
-
+    from umkm.naming import parse_snapshot
     from umkm.transform.build_state import begin_build, finish_build
     from umkm.transform.dbt import run_dbt
 
-    decision = begin_build(date.fromisoformat(snapshot), url=url)
+    decision = begin_build(parse_snapshot(snapshot), url=url)
     if not decision.needed:
         return {"build": {"status": "skipped", "reason": decision.reason}}
     run_dbt(["build"], url=url, variables={"snapshot": snapshot}, capture=True)

@@ -20,18 +20,11 @@ import psycopg
 from psycopg import sql
 
 from umkm.connectors.base import Page, Reject
+from umkm.naming import batch_ident, batch_table_name
 
 log = logging.getLogger("umkm.loading")
 
 COLUMNS = ("snapshot", "record_id", "record", "batch_id", "feed_position", "loaded_at")
-
-
-def batch_table_name(source_id: str, snapshot: date) -> str:
-    return f"{source_id}__batch_{snapshot.strftime('%Y%m%d')}"
-
-
-def batch_ident(source_id: str, snapshot: date) -> sql.Identifier:
-    return sql.Identifier("raw", batch_table_name(source_id, snapshot))
 
 
 def raw_ident(source_id: str) -> sql.Identifier:

@@ -41,6 +41,7 @@ from umkm.loading.batch import (
     raw_ident,
 )
 from umkm.loading.prefetch import Prefetch
+from umkm.naming import parse_snapshot
 from umkm.sources import Source, get_source
 from umkm.warehouse import connect, warehouse_url
 
@@ -93,14 +94,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-def as_date(snapshot: str | date) -> date:
-    if isinstance(snapshot, datetime):
-        return snapshot.date()
-    if isinstance(snapshot, date):
-        return snapshot
-    return date.fromisoformat(str(snapshot))
 
 
 def new_batch_id(source_id: str, snapshot: date) -> str:
@@ -175,7 +168,7 @@ def extract_load(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     source = get_source(source_id)
-    snap = as_date(snapshot)
+    snap = parse_snapshot(snapshot)
     snap_text = snap.isoformat()
     policy = policy or RetryPolicy.from_options(source.options)
     if mode == "incremental" and not source.updated_since:

@@ -20,13 +20,12 @@ from umkm.connectors.errors import BatchStateError
 from umkm.loading import audit
 from umkm.loading.batch import (
     batch_exists,
-    batch_ident,
     drop_batch,
     fingerprint,
     quarantine_ident,
     raw_ident,
 )
-from umkm.loading.extract import as_date
+from umkm.naming import batch_ident, parse_snapshot
 from umkm.sources import get_source
 from umkm.warehouse import connect, warehouse_url
 
@@ -49,7 +48,7 @@ def publish(source_id: str, snapshot: str | date, batch_id: str, *, url: str | N
     the attempt `success`.
     """
     source = get_source(source_id)
-    snap = as_date(snapshot)
+    snap = parse_snapshot(snapshot)
     with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
         attempt, checkpoint = _awaiting_publish(db, source_id, snap, batch_id)
         load_id, mode, _ = attempt
@@ -151,7 +150,7 @@ def skip_if_unchanged(
     when the batch must go on to validation and publish.
     """
     get_source(source_id)
-    snap = as_date(snapshot)
+    snap = parse_snapshot(snapshot)
     with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
         attempt, checkpoint = _awaiting_publish(db, source_id, snap, batch_id)
         load_id, mode, _ = attempt
@@ -318,7 +317,7 @@ def discard(
     attempt is marked.
     """
     get_source(source_id)
-    snap = as_date(snapshot)
+    snap = parse_snapshot(snapshot)
     with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
         checkpoint = audit.get_checkpoint(db, source_id, snap)
         if checkpoint is None or checkpoint.batch_id == batch_id:

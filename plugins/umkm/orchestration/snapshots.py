@@ -12,20 +12,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
+from umkm.naming import parse_snapshot
+
+__all__ = ["logical_date_for", "parse_snapshot", "snapshot_for", "snapshot_from_context"]
+
 WIB = timezone(timedelta(hours=7), name="WIB")
 SCHEDULE_TIMEZONE = "Asia/Jakarta"  # of the registry's `schedule` crons
 RUN_HOUR_WIB = 2
-
-
-def parse_snapshot(value: str | date) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(f"snapshot must be a date YYYY-MM-DD, got {value!r}") from None
 
 
 def snapshot_for(logical_date: datetime) -> date:

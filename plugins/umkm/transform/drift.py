@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from umkm import alerts
+from umkm.naming import parse_snapshot
 from umkm.warehouse.db import connect, warehouse_url
 
 log = logging.getLogger("umkm.transform.drift")
@@ -174,8 +175,7 @@ def check_drift(
     threshold: float | None = None,
 ) -> DriftReport:
     """Compare the bridge of `snapshot` with the previous snapshot's; alert once on drift."""
-    if isinstance(snapshot, str):
-        snapshot = date.fromisoformat(snapshot)
+    snapshot = parse_snapshot(snapshot)
     limit = threshold_from_env() if threshold is None else float(threshold)
     target = url or warehouse_url()
     with connect(target) as conn:

@@ -7,12 +7,14 @@ import json
 import sys
 from datetime import date
 
+from umkm.naming import parse_snapshot
+
 
 def _snapshot(value: str) -> date:
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"snapshot must be YYYY-MM-DD, got {value!r}") from None
+        return parse_snapshot(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _latest_batch_id(conn, source_id: str, snap: date) -> str | None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from psycopg import sql
 
+from umkm.naming import batch_ident, batch_table, parse_snapshot
 from umkm.sources import get_source
 from umkm.validation import gx_run, suites
 from umkm.validation.quarantine import quarantine_rows
@@ -64,20 +65,8 @@ class ValidationOutcome:
         return [r for r in self.results if not r["success"]]
 
 
-def _as_date(value: str | date) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
 def max_quarantine_rate() -> float:
     return float(os.environ.get("UMKM_VALIDATION_MAX_QUARANTINE_RATE", suites.MAX_QUARANTINE_RATE))
-
-
-def batch_table(source_id: str, snap: date) -> str:
-    return f"raw.{source_id}__batch_{snap:%Y%m%d}"
 
 
 def _exists(conn, table: str) -> bool:
@@ -242,7 +231,7 @@ def validate_batch(
     automatically.
     """
     source = get_source(source_id)
-    snap = _as_date(snapshot)
+    snap = parse_snapshot(snapshot)
     url = url or warehouse_url()
     run_id = f"{source_id}-{snap:%Y%m%d}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     checks = {c.name: c for c in suites.checks_for(source_id)}
@@ -263,7 +252,7 @@ def validate_batch(
                     f"batch table {target_name} does not exist: land the batch first "
                     f"(umkm ingest), or validate the published snapshot with --snapshot only"
                 )
-            target = sql.Identifier("raw", f"{source_id}__batch_{snap:%Y%m%d}")
+            target = batch_ident(source_id, snap)
             where = sql.SQL("")
             gx_target = {"table": target_name}
             count_sql = sql.SQL("select count(*) from {}").format(target)
