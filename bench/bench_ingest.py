@@ -46,15 +46,12 @@ def pull_one(
     """One source's `extract_load` in this (worker) process; its rows, time and peak RSS.
 
     With `skip_unchanged`, a delivery equal to the published one is closed there, as the
-    DAG's extract task does (`umkm.loading.skip_if_unchanged`)."""
-    from umkm.loading import extract_load, skip_if_unchanged
+    DAG's extract task does (`umkm.ingest.land`)."""
+    from umkm.ingest import land
 
     started = time.perf_counter()
-    result = extract_load(source_id, snapshot, url=url)
+    result, _ = land(source_id, snapshot, skip_unchanged=skip_unchanged, url=url)
     status = result.status
-    unchanged = skip_unchanged and status == "loaded"
-    if unchanged and skip_if_unchanged(source_id, snapshot, result.batch_id, url=url):
-        status = "unchanged"
     seconds = time.perf_counter() - started
     return {
         "source": source_id,

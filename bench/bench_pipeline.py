@@ -50,19 +50,14 @@ def _reference_sources() -> list[str]:
 def stage_reference(url: str, snapshot: str) -> dict:
     """Reference data (bps) pulled, validated and published first: the other sources'
     validation resolves regions against it (as the DAGs order it: ingest_order())."""
-    from umkm.loading import extract_load, publish, skip_if_unchanged
-    from umkm.validation import validate_batch
+    from umkm.ingest import ingest_source
 
     out = {}
     for sid in _reference_sources():
-        result = extract_load(sid, snapshot, url=url)
-        status = result.status
-        if skip_if_unchanged(sid, snapshot, result.batch_id, url=url):
-            status = "unchanged"
-        else:
-            validate_batch(sid, snapshot, result.batch_id, url=url, alert=False)
-            publish(sid, snapshot, result.batch_id, url=url)
-        out[sid] = {"status": status, "rows": result.rows_fetched}
+        result = ingest_source(sid, snapshot, url=url, alert=False)
+        if result.status == "failed":
+            raise RuntimeError(f"{sid}: {result.error}")
+        out[sid] = {"status": result.status, "rows": result.rows_fetched}
     return out
 
 
@@ -92,11 +87,12 @@ def _latest_batches(url: str, snapshot: str) -> dict[str, str]:
 
 
 def validate_one(sid: str, batch: str, url: str, snapshot: str) -> dict:
-    """One batch's `validate_batch` in this (worker) process."""
-    from umkm.validation import validate_batch
+    """One batch's validation (`umkm.ingest.check`, as the DAG's task) in this (worker)
+    process."""
+    from umkm.ingest import check
 
     started = time.perf_counter()
-    outcome = validate_batch(sid, snapshot, batch, url=url, alert=False)
+    outcome = check(sid, snapshot, batch, url=url, alert=False)
     return {
         "status": outcome.status,
         "rows": outcome.rows_checked,

@@ -1,10 +1,10 @@
 """`umkm ingest <source_id>|--all --snapshot D [--mode M] [--no-publish] [--force]`.
 
-Runs extract_load; a delivery equal to what is already published for the snapshot ends
-there (status `unchanged`; `--force` validates and publishes it anyway); then validation (a
-critical failure skips publish and discards the batch), then publish. On a terminal, a
-live `rich` display shows records, pages, rate and retries; otherwise plain `key=value`
-log lines.
+Runs `umkm.ingest.ingest_source`, the sequence the DAG tasks run: extract_load; a delivery
+equal to what is already published for the snapshot ends there (status `unchanged`;
+`--force` validates and publishes it anyway); then validation (a critical failure skips
+publish and discards the batch), then publish. On a terminal, a live `rich` display shows
+records, pages, rate and retries; otherwise plain `key=value` log lines.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sys
 from typing import Any
 
 from umkm.connectors.errors import IngestError
-from umkm.loading.extract import LoadResult, Progress, extract_load
-from umkm.loading.publish import discard, publish, skip_if_unchanged
+from umkm.ingest import ingest_source
+from umkm.loading.extract import Progress
 from umkm.sources import ingest_order
 
 log = logging.getLogger("umkm.loading")
@@ -46,18 +46,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--warehouse-url", default=None, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
     return parser
-
-
-def _validate(source_id: str, snapshot: str, batch_id: str) -> tuple[bool, str]:
-    """(ok, detail) from `umkm.validation.validate_batch`, the code the DAG task runs."""
-    from umkm.validation import CriticalValidationError, validate_batch
-
-    try:
-        outcome = validate_batch(source_id, snapshot, batch_id)
-    except CriticalValidationError as exc:
-        return False, str(exc)[:500]
-    # a critical failure raises; "passed" and "warning" (rows quarantined) both publish
-    return True, f"{outcome.status}: {outcome.rows_quarantined} rows quarantined"
 
 
 class _Display:
@@ -121,40 +109,6 @@ class _Display:
             self._progress.update(task, **fields)
 
 
-def ingest_one(
-    source_id: str,
-    snapshot: str,
-    mode: str,
-    *,
-    do_publish: bool,
-    url: str | None,
-    display: _Display,
-    force: bool = False,
-) -> LoadResult:
-    """extract_load, validation, publish for one source; returns the final result."""
-    result = extract_load(source_id, snapshot, mode=mode, url=url, progress=display)
-    if result.status == "no_data":
-        log.warning(
-            "event=no_data source=%s snapshot=%s detail=%r", source_id, snapshot, result.error
-        )
-        return result
-    if not do_publish:
-        return result
-    if not force and skip_if_unchanged(source_id, snapshot, result.batch_id, url=url):
-        result.status = "unchanged"
-        return result
-    ok, detail = _validate(source_id, snapshot, result.batch_id)
-    if not ok:
-        error = f"critical validation failure: {detail}"
-        discard(source_id, snapshot, result.batch_id, error, url=url)
-        result.status, result.error = "failed", error
-        return result
-    result.rows_loaded = publish(source_id, snapshot, result.batch_id, url=url)
-    result.rows_rejected = result.rows_fetched - result.rows_loaded
-    result.status = "success"
-    return result
-
-
 def run(args: argparse.Namespace) -> int:
     """Entry point of `umkm ingest`; exit code 1 when any source failed."""
     if not logging.getLogger().handlers:
@@ -164,14 +118,14 @@ def run(args: argparse.Namespace) -> int:
     with _Display() as display:
         for source_id in sources:
             try:
-                result = ingest_one(
+                result = ingest_source(
                     source_id,
                     args.snapshot,
-                    args.mode,
+                    mode=args.mode,
+                    force=args.force,
                     do_publish=not args.no_publish,
                     url=args.warehouse_url,
-                    display=display,
-                    force=args.force,
+                    progress=display,
                 )
             except (IngestError, KeyError, ValueError) as exc:
                 failures += 1
@@ -184,6 +138,13 @@ def run(args: argparse.Namespace) -> int:
                 continue
             if result.status == "failed":
                 failures += 1
+            if result.status == "no_data":
+                log.warning(
+                    "event=no_data source=%s snapshot=%s detail=%r",
+                    source_id,
+                    args.snapshot,
+                    result.error,
+                )
             log.info(
                 "event=ingest source=%s snapshot=%s status=%s mode=%s rows_fetched=%d "
                 "rows_loaded=%d rows_rejected=%d pages=%d retries=%d batch_id=%s",

@@ -26,14 +26,12 @@ def extract_load(source_id: str, snapshot: date, mode: str = "full", force: bool
     A delivery equal to what is published for the snapshot ends here with status
     `unchanged` (validation and publish then skip it) unless `force`.
     """
-    from umkm.loading import extract_load as _extract_load
-    from umkm.loading import skip_if_unchanged
+    from umkm.ingest import land
 
-    result = _plain(_extract_load(source_id, snapshot, mode=mode))
-    if result["status"] == "loaded" and not force:
-        origin = skip_if_unchanged(source_id, result["snapshot"], result["batch_id"])
-        if origin is not None:
-            result.update(status="unchanged", unchanged_of=origin)
+    landed, origin = land(source_id, snapshot, mode=mode, skip_unchanged=not force)
+    result = _plain(landed)
+    if origin is not None:
+        result["unchanged_of"] = origin
     log.info("extract_load %s", {k: result[k] for k in result if k != "error"})
     return result
 
@@ -46,15 +44,9 @@ def validate(load: dict) -> dict:
     """
     if load["status"] != "loaded":
         return {"status": "skipped", "reason": f"load status {load['status']}"}
-    from umkm.loading import discard
-    from umkm.validation import CriticalValidationError, validate_batch
+    from umkm.ingest import check
 
-    try:
-        outcome = validate_batch(load["source_id"], load["snapshot"], load["batch_id"])
-    except CriticalValidationError as exc:
-        discard(load["source_id"], load["snapshot"], load["batch_id"], f"validation: {exc}")
-        raise
-    return _plain(outcome)
+    return _plain(check(load["source_id"], load["snapshot"], load["batch_id"]))
 
 
 def publish(load: dict) -> dict:

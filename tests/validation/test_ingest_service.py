@@ -1,0 +1,78 @@
+"""umkm.ingest: the one land -> check -> publish sequence the DAG tasks, `umkm ingest` and the
+benchmarks run, against a feed served on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.validation.fixtures import merchant
+from tests.validation.test_end_to_end import _serve
+from umkm.ingest import ingest_source
+from umkm.warehouse.db import connect
+
+
+@pytest.fixture
+def served(monkeypatch):
+    records = [merchant("bukalapak", i) for i in range(25)]
+    records[5]["address"]["city"] = "Gotham"
+    records[9]["state"] = "suspended"
+    server = _serve(records)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_UMKM_BUKALAPAK", f"http://127.0.0.1:{server.server_address[1]}?api_key=k"
+    )
+    yield records
+    server.shutdown()
+    server.server_close()
+
+
+# the warehouse is shared by the package's tests: each test its own snapshot
+def _state(url, snapshot):
+    with connect(url) as conn:
+        loads = conn.execute(
+            "select status, rows_fetched, rows_loaded, rows_rejected from audit.loads "
+            "where source_id = 'bukalapak' and snapshot = %s order by load_id",
+            (snapshot,),
+        ).fetchall()
+        published = conn.execute(
+            "select count(*) from raw.bukalapak where snapshot = %s", (snapshot,)
+        ).fetchone()[0]
+    return loads, published
+
+
+def test_ingest_source_publishes_then_recognises_the_same_delivery(wh, served):
+    snapshot = "2018-03-15"
+    first = ingest_source("bukalapak", snapshot, url=wh, alert=False)
+    assert (first.status, first.rows_fetched, first.rows_loaded, first.rows_rejected) == (
+        "success",
+        25,
+        23,
+        2,
+    )
+    again = ingest_source("bukalapak", snapshot, url=wh, alert=False)
+    assert again.status == "unchanged"
+    loads, published = _state(wh, snapshot)
+    assert published == 23
+    assert loads[0] == ("success", 25, 23, 2)
+
+
+def test_a_critical_failure_discards_the_batch_and_keeps_the_published_rows(
+    wh, served, monkeypatch
+):
+    snapshot = "2018-04-15"
+    assert ingest_source("bukalapak", snapshot, url=wh, alert=False).status == "success"
+    served[3]["address"]["city"] = "Narnia"  # a new delivery, now above the allowed rate
+    monkeypatch.setenv("UMKM_VALIDATION_MAX_QUARANTINE_RATE", "0.05")
+    failed = ingest_source("bukalapak", snapshot, url=wh, alert=False)
+    assert failed.status == "failed"
+    assert failed.error.startswith("critical validation failure")
+    loads, published = _state(wh, snapshot)
+    assert [status for status, *_ in loads] == ["success", "failed"]
+    assert published == 23  # the first delivery's rows, untouched
+
+
+def test_without_publish_the_batch_stays_landed(wh, served):
+    snapshot = "2018-05-15"
+    landed = ingest_source("bukalapak", snapshot, url=wh, do_publish=False)
+    assert landed.status == "loaded"
+    loads, published = _state(wh, snapshot)
+    assert published == 0 and loads[-1][0] == "running"
