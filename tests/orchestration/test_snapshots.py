@@ -29,18 +29,16 @@ def test_pendulum_logical_dates_as_airflow_hands_them(tz):
     assert snapshot_for(logical) == date(2017, 9, 15)
 
 
-def test_the_dags_backfill_window_maps_to_the_15ths():
-    """The ingestion DAGs' timetable (the scheduler's own class), stepped over 2017-2019 as a
-    backfill steps it: 36 runs, each loading the 15th."""
+def _scheduled_snapshots(cron: str) -> list[date]:
+    """The snapshots an ingestion DAG's timetable (the scheduler's own class) loads when
+    stepped over 2017-2019 as a backfill steps it."""
     import pendulum
     from airflow.timetables.base import TimeRestriction
     from airflow.timetables.trigger import CronTriggerTimetable
 
     from umkm.orchestration import snapshots
 
-    timetable = CronTriggerTimetable(
-        load_registry()["tokopedia"].schedule, timezone=snapshots.SCHEDULE_TIMEZONE
-    )
+    timetable = CronTriggerTimetable(cron, timezone=snapshots.SCHEDULE_TIMEZONE)
     restriction = TimeRestriction(
         earliest=pendulum.datetime(2017, 1, 1, tz="UTC"),
         latest=pendulum.datetime(2019, 12, 31, tz="UTC"),
@@ -54,36 +52,21 @@ def test_the_dags_backfill_window_maps_to_the_15ths():
     ) is not None:
         got.append(snapshot_for(info.logical_date))
         last = info.data_interval
+    return got
+
+
+def test_the_dags_backfill_window_maps_to_the_15ths():
+    """A monthly source over 2017-2019: 36 runs, each loading the 15th."""
+    got = _scheduled_snapshots(load_registry()["tokopedia"].schedule)
     assert len(got) == 36
     assert got[0] == date(2017, 1, 15) and got[-1] == date(2019, 12, 15)
     assert {d.day for d in got} == {15}
 
 
 def test_bps_is_loaded_yearly_on_the_january_snapshot():
-    """The registry's schedule drives each ingestion DAG: BPS's cron, stepped over
-    2017-2019, loads the 15th of January once a year."""
-    import pendulum
-    from airflow.timetables.base import TimeRestriction
-    from airflow.timetables.trigger import CronTriggerTimetable
-
-    from umkm.orchestration import snapshots
-
-    timetable = CronTriggerTimetable(
-        load_registry()["bps"].schedule, timezone=snapshots.SCHEDULE_TIMEZONE
-    )
-    restriction = TimeRestriction(
-        earliest=pendulum.datetime(2017, 1, 1, tz="UTC"),
-        latest=pendulum.datetime(2019, 12, 31, tz="UTC"),
-        catchup=True,
-    )
-    got, last = [], None
-    while (
-        info := timetable.next_dagrun_info(
-            last_automated_data_interval=last, restriction=restriction
-        )
-    ) is not None:
-        got.append(snapshot_for(info.logical_date))
-        last = info.data_interval
+    """The registry's schedule drives each ingestion DAG: BPS loads the 15th of January once
+    a year."""
+    got = _scheduled_snapshots(load_registry()["bps"].schedule)
     assert got == [date(2017, 1, 15), date(2018, 1, 15), date(2019, 1, 15)]
 
 

@@ -90,26 +90,13 @@ begin
             $fn$
         $sql$;
 
+        -- the general parser itself (umkm_try_date_any above)
         execute $sql$
             create or replace function public.umkm_try_date(value text, format text)
             returns date
-            language plpgsql immutable parallel unsafe
+            language sql immutable parallel unsafe
             as $fn$
-            declare
-                parsed date;
-            begin
-                if value is null or btrim(value) = '' then
-                    return null;
-                end if;
-                parsed := to_date(btrim(value), format);
-                -- to_date is lenient (31/02 rolls over on some versions): insist on a round trip
-                if to_char(parsed, format) <> btrim(value) then
-                    return null;
-                end if;
-                return parsed;
-            exception when others then
-                return null;
-            end
+                select public.umkm_try_date_any(value, format)
             $fn$
         $sql$;
     end if;
