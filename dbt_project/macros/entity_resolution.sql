@@ -24,6 +24,7 @@
     'er_strong_probability': 0.999,
     'er_review_band': [0.2, 0.99],
     'er_max_block_size': 30,
+    'er_max_weak_block_size': 5,
     'er_window': 2,
     'er_max_cluster_size': 20,
     'er_u_sample_pairs': 1000000,

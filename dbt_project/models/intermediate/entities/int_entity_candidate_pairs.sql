@@ -33,6 +33,14 @@
     the table itself: a CTE scan cannot run in a worker. -#}
 {{ config(**er_session_hooks(er_parallel_settings())) }}
 {%- set cap = er_setting('er_max_block_size') | int -%}
+{#- A weak block (a name word, the owner's initials or one of the owner's words, within a
+    regency) grows with the density of the data: at scale 1.0 a regency holds 17,000
+    records on average, and these blocks up to er_max_block_size made 220 million of the
+    candidate pairs of 9.0 million records (24 a record, against 0.7 at scale 0.01), too
+    many to compare. Above er_max_weak_block_size they are oversized: the name blocks and
+    name neighbours split them (the owner's word blocks are dropped), so their pairs grow
+    linearly with the records. -#}
+{%- set weak_cap = er_setting('er_max_weak_block_size') | int -%}
 {%- set window = er_setting('er_window') | int -%}
 {#- (block name, 64-bit key, when a record has one, split by the name's first and last
     words); bit i of block_bits is block i, the name refinements take the two bits after
@@ -62,6 +70,11 @@
 {%- set owner_word_bit = 2 ** (identifier_blocks | length) -%}
 {%- set name_bit = 2 ** (identifier_blocks | length + 1) -%}
 {%- set neighbour_bit = 2 ** (identifier_blocks | length + 2) -%}
+{%- set weak_bits = [2 ** (block_names.index('name_ends_regency')),
+    2 ** (block_names.index('initials_regency')), owner_word_bit] -%}
+{%- set block_cap -%}
+case when blocks.block_bit in ({{ weak_bits | join(', ') }}) then {{ weak_cap }} else {{ cap }} end
+{%- endset -%}
 
 with
 
@@ -152,7 +165,7 @@ oversized as (
     cross join lateral unnest(blocks.rids) as member (rid)
     inner join {{ ref('int_entity_records') }} as named on member.rid = named.rid
     where
-        cardinality(blocks.rids) > {{ cap }}
+        cardinality(blocks.rids) > {{ block_cap }}
         -- an owner's word with a shop name's word in many records is no identifier: no
         -- neighbours within it (they were 97 % of all pairs at scale 0.01)
         and blocks.block_bit <> {{ owner_word_bit }}
@@ -174,7 +187,7 @@ small_blocks as (
         block_bit,
         rids
     from blocks
-    where cardinality(rids) <= {{ cap }}
+    where cardinality(blocks.rids) <= {{ block_cap }}
     union all
     select
         {{ name_bit }} as block_bit,
