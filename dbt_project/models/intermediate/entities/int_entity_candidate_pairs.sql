@@ -72,9 +72,8 @@
 {%- set neighbour_bit = 2 ** (identifier_blocks | length + 2) -%}
 {%- set weak_bits = [2 ** (block_names.index('name_ends_regency')),
     2 ** (block_names.index('initials_regency')), owner_word_bit] -%}
-{%- set block_cap -%}
-case when blocks.block_bit in ({{ weak_bits | join(', ') }}) then {{ weak_cap }} else {{ cap }} end
-{%- endset -%}
+{%- set block_cap = 'case when blocks.block_bit in (' ~ (weak_bits | join(', ')) ~ ') then '
+    ~ weak_cap ~ ' else ' ~ cap ~ ' end' -%}
 
 with
 
@@ -184,8 +183,8 @@ name_blocks as (
 -- the name blocks that split the larger ones
 small_blocks as (
     select
-        block_bit,
-        rids
+        blocks.block_bit,
+        blocks.rids
     from blocks
     where cardinality(blocks.rids) <= {{ block_cap }}
     union all
