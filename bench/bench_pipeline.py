@@ -75,15 +75,13 @@ def stage_ingest(url: str, snapshot: str) -> dict:
 
 
 def _latest_batches(url: str, snapshot: str) -> dict[str, str]:
+    from umkm.loading.audit import latest_loads
+    from umkm.naming import parse_snapshot
     from umkm.warehouse.db import connect
 
     with connect(url) as conn:
-        rows = conn.execute(
-            "select distinct on (source_id) source_id, batch_id, status from audit.loads "
-            "where snapshot = %s order by source_id, load_id desc",
-            (snapshot,),
-        ).fetchall()
-    return {sid: batch for sid, batch, status in rows if status == "running"}
+        loads = latest_loads(conn, parse_snapshot(snapshot))
+    return {sid: load["batch_id"] for sid, load in loads.items() if load["status"] == "running"}
 
 
 def validate_one(sid: str, batch: str, url: str, snapshot: str) -> dict:

@@ -113,3 +113,18 @@ def test_build_is_skipped_only_when_raw_and_project_are_as_the_last_build_left_t
     assert statuses == [
         "success", "running", "skipped", "running", "running", "success", "skipped", "running",
     ]  # fmt: skip
+
+
+def test_latest_loads_is_each_sources_last_attempt(wh, feed_server):
+    from umkm.loading.audit import latest_loads
+
+    feed_server("apikey-offset", "bukalapak")
+    first = land(wh, "bukalapak")
+    publish("bukalapak", SNAPSHOT, first.batch_id, url=wh)
+    second = land(wh, "bukalapak")  # a new attempt, running (landed, unpublished)
+    with connect(wh) as db:
+        latest = latest_loads(db, date.fromisoformat(SNAPSHOT))
+    assert set(latest) == {"bukalapak"}
+    assert latest["bukalapak"]["batch_id"] == second.batch_id
+    assert latest["bukalapak"]["status"] == "running"
+    assert latest["bukalapak"]["rows_fetched"] == second.rows_fetched

@@ -29,6 +29,26 @@ class Checkpoint:
         return bool(self.position.get("done"))
 
 
+def latest_loads(conn, snapshot: date) -> dict[str, dict[str, Any]]:
+    """The latest attempt of each source for a snapshot: source_id -> its `audit.loads` row
+    (load_id, batch_id, mode, status, unchanged_of, rows_fetched, rows_loaded,
+    rows_rejected, started_at, finished_at). The one reading of "where does each source
+    stand" that the build gate, `umkm run`'s summary, `umkm validate` and the benchmark use."""
+    rows = conn.execute(
+        """
+        select distinct on (source_id)
+            source_id, load_id, batch_id, mode, status, unchanged_of, rows_fetched,
+            rows_loaded, rows_rejected, started_at, finished_at
+        from audit.loads
+        where snapshot = %s
+        order by source_id, load_id desc
+        """,
+        (snapshot,),
+    )
+    names = [column.name for column in rows.description]
+    return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in rows.fetchall()}
+
+
 def start_attempt(conn, source_id: str, snapshot: date, batch_id: str, mode: str) -> int:
     """A new `running` attempt; returns its load_id."""
     row = conn.execute(

@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg
 
 from umkm import settings
+from umkm.loading.audit import latest_loads
 from umkm.orchestration import airflow_env
 from umkm.orchestration.snapshots import parse_snapshot
 from umkm.sim import handle as sim_handle
@@ -140,17 +141,14 @@ def collect_summary(snapshot: str, url: str | None = None) -> dict:
     snap = parse_snapshot(snapshot)
     out: dict = {"sources": {}, "bridge": []}
     with connect(url or warehouse_url()) as conn:
-        rows = conn.execute(
-            """
-            select distinct on (source_id) source_id,
-                   case when unchanged_of is null then status else 'unchanged' end,
-                   rows_fetched, rows_loaded, rows_rejected
-            from audit.loads where snapshot = %s order by source_id, load_id desc
-            """,
-            (snap,),
-        ).fetchall()
         out["sources"] = {
-            r[0]: {"status": r[1], "fetched": r[2], "loaded": r[3], "rejected": r[4]} for r in rows
+            sid: {
+                "status": "unchanged" if load["unchanged_of"] else load["status"],
+                "fetched": load["rows_fetched"],
+                "loaded": load["rows_loaded"],
+                "rejected": load["rows_rejected"],
+            }
+            for sid, load in latest_loads(conn, snap).items()
         }
         out["build"] = conn.execute(
             "select status, detail from audit.builds where snapshot = %s "

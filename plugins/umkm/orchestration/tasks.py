@@ -77,18 +77,11 @@ def _alert_no_data(load: dict) -> None:
 
 def sources_status(snapshot: date, url: str | None = None) -> dict[str, str]:
     """The latest load status per source for a snapshot (missing: `missing`)."""
+    from umkm.loading.audit import latest_loads
     from umkm.warehouse import connect
 
     with connect(url) as conn:
-        rows = conn.execute(
-            """
-            select distinct on (source_id) source_id, status
-            from audit.loads
-            where snapshot = %s
-            order by source_id, load_id desc
-            """,
-            (snapshot,),
-        ).fetchall()
+        found = {sid: load["status"] for sid, load in latest_loads(conn, snapshot).items()}
         reference = conn.execute(
             """
             select distinct source_id from audit.loads
@@ -96,7 +89,6 @@ def sources_status(snapshot: date, url: str | None = None) -> dict[str, str]:
             """,
             (snapshot, [s.source_id for s in load_registry().values() if s.kind == "reference"]),
         ).fetchall()
-    found = dict(rows)
     for (sid,) in reference:  # reference data: any earlier successful load serves
         if found.get(sid) != "success":
             found[sid] = "success"

@@ -18,12 +18,10 @@ def _snapshot(value: str) -> date:
 
 
 def _latest_batch_id(conn, source_id: str, snap: date) -> str | None:
-    row = conn.execute(
-        "select batch_id from audit.loads where source_id = %s and snapshot = %s "
-        "order by load_id desc limit 1",
-        (source_id, snap),
-    ).fetchone()
-    return row[0] if row else None
+    from umkm.loading.audit import latest_loads
+
+    load = latest_loads(conn, snap).get(source_id)
+    return load["batch_id"] if load else None
 
 
 def run_validate(args: argparse.Namespace) -> int:
