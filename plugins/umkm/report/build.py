@@ -11,7 +11,7 @@ import jinja2
 import markupsafe
 
 from umkm import settings
-from umkm.orchestration.snapshots import parse_snapshot
+from umkm.naming import parse_snapshot
 from umkm.report import charts
 from umkm.report.data import fetch
 

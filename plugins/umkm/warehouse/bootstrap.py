@@ -31,6 +31,11 @@ _NAME = re.compile(r"^V(\d{3})__([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 80_000_000_17  # any constant: serialises concurrent bootstraps
 
 
+def _checksum(sql_text: str) -> str:
+    """What the bootstrap records of a migration or a function file, to see it changed."""
+    return hashlib.sha256(sql_text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -39,7 +44,7 @@ class Migration:
 
     @property
     def checksum(self) -> str:
-        return hashlib.sha256(self.sql.encode()).hexdigest()
+        return _checksum(self.sql)
 
 
 def migrations() -> list[Migration]:
@@ -62,7 +67,7 @@ class FunctionFile:
 
     @property
     def checksum(self) -> str:
-        return hashlib.sha256(self.sql.encode()).hexdigest()
+        return _checksum(self.sql)
 
 
 def function_files() -> list[FunctionFile]:

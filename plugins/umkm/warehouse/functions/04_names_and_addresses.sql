@@ -40,9 +40,15 @@ as $$
         || 'koperasi|kop|kud|toko|tk|warung|wr|wrg|kios)'
 $$;
 
--- Name for matching from a cleaned name (' ' || words || ' '): the affixes dropped at the
--- start and at the end, repeatedly ("Toko CV ..."); a name that is nothing but affixes
--- keeps its words.
+-- every affix of the pattern, as an array
+create or replace function public.umkm_name_affixes()
+returns text[]
+language sql immutable parallel safe
+as $$
+    select array_agg(affix)
+    from regexp_split_to_table(btrim(public.umkm_name_affix_pattern(), '()'), '\|') as affix
+$$;
+
 -- The first and the last words of the affixes: a name whose first (last) word is none of
 -- them has no affix at that end, so the regular expression is not run on it. An
 -- alternation this long costs about 20 us a call whatever the input (PostgreSQL builds its
@@ -53,7 +59,7 @@ returns text[]
 language sql immutable parallel safe
 as $$
     select array_agg(distinct split_part(affix, ' ', 1))
-    from regexp_split_to_table(btrim(public.umkm_name_affix_pattern(), '()'), '\|') as affix
+    from unnest(public.umkm_name_affixes()) as affix
 $$;
 
 create or replace function public.umkm_name_affix_last_words()
@@ -61,16 +67,7 @@ returns text[]
 language sql immutable parallel safe
 as $$
     select array_agg(distinct split_part(affix, ' ', -1))
-    from regexp_split_to_table(btrim(public.umkm_name_affix_pattern(), '()'), '\|') as affix
-$$;
-
--- every affix of the pattern, as an array
-create or replace function public.umkm_name_affixes()
-returns text[]
-language sql immutable parallel safe
-as $$
-    select array_agg(affix)
-    from regexp_split_to_table(btrim(public.umkm_name_affix_pattern(), '()'), '\|') as affix
+    from unnest(public.umkm_name_affixes()) as affix
 $$;
 
 -- cleaned name without its leading affixes (' ud toko sinar ' -> ' sinar ')
@@ -97,6 +94,9 @@ as $$
     end
 $$;
 
+-- Name for matching from a cleaned name (' ' || words || ' '): the affixes dropped at the
+-- start and at the end, repeatedly ("Toko CV ..."); a name that is nothing but affixes
+-- keeps its words.
 create or replace function public.umkm_name_from_clean(cleaned text)
 returns text
 language sql immutable parallel safe
