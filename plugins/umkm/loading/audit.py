@@ -1,4 +1,9 @@
-"""Load bookkeeping in `audit`: attempts (`audit.loads`), checkpoints, high-water marks.
+"""Bookkeeping in `audit`: load attempts (`audit.loads`), checkpoints, high-water marks,
+warehouse builds (`audit.builds`) and validation results (`audit.validation_results`).
+
+This module is the one place that reads and writes the audit tables: the loader, publish,
+validation, the quarantine replay, the build gate and state, `umkm run`'s summary and the
+report call its functions instead of running their own SQL on `audit`.
 
 All functions take an open psycopg connection and run inside the caller's transaction (or
 autocommit): the loader commits a page's rows and its checkpoint together.
@@ -14,6 +19,8 @@ from psycopg.types.json import Jsonb
 
 #: error text kept in audit.loads (the full message is in the task log)
 MAX_ERROR_CHARS = 4000
+#: observed / expected text kept in audit.validation_results
+MAX_RESULT_CHARS = 2000
 
 
 @dataclass
@@ -33,7 +40,8 @@ def latest_loads(conn, snapshot: date) -> dict[str, dict[str, Any]]:
     """The latest attempt of each source for a snapshot: source_id -> its `audit.loads` row
     (load_id, batch_id, mode, status, unchanged_of, rows_fetched, rows_loaded,
     rows_rejected, started_at, finished_at). The one reading of "where does each source
-    stand" that the build gate, `umkm run`'s summary, `umkm validate` and the benchmark use."""
+    stand" that the build gate, `umkm run`'s summary, `umkm validate`, the report and the
+    benchmark use."""
     rows = conn.execute(
         """
         select distinct on (source_id)
@@ -73,6 +81,77 @@ def running_attempt(conn, batch_id: str) -> tuple[int, str, int] | None:
     return (int(row[0]), str(row[1]), int(row[2])) if row else None
 
 
+def latest_success(conn, source_id: str, snapshot: date) -> dict[str, Any] | None:
+    """The source's latest successful load for a snapshot, or None: its `audit.loads` row
+    (load_id, batch_id, published_batch, mode, fingerprint, rows_fetched, rows_loaded,
+    rows_rejected). `published_batch` is the batch whose rows it left published: the one it
+    matched (`unchanged_of`), else its own."""
+    cur = conn.execute(
+        """
+        select load_id, batch_id, coalesce(unchanged_of, batch_id) as published_batch, mode,
+               fingerprint, rows_fetched, rows_loaded, rows_rejected
+        from audit.loads
+        where source_id = %s and snapshot = %s and status = 'success'
+        order by load_id desc limit 1
+        """,
+        (source_id, snapshot),
+    )
+    row = cur.fetchone()
+    return _as_dict(cur, row) if row else None
+
+
+def published_batches(conn) -> list[tuple[str, date, str]]:
+    """(source_id, snapshot, published batch) of every source and snapshot with a successful
+    load, in that order: the latest successful load's `unchanged_of`, else its batch_id."""
+    return conn.execute(
+        """
+        select source_id, snapshot, coalesce(unchanged_of, batch_id)
+        from (
+            select distinct on (source_id, snapshot) source_id, snapshot, unchanged_of,
+                   batch_id
+            from audit.loads
+            where status = 'success'
+            order by source_id, snapshot, load_id desc
+        ) as latest
+        order by source_id, snapshot
+        """
+    ).fetchall()
+
+
+def successful_batches(
+    conn, source_id: str, snapshot: date, batch_id: str | None = None
+) -> list[str]:
+    """The distinct batch ids of the source's successful loads for a snapshot (only
+    `batch_id`, when given)."""
+    rows = conn.execute(
+        "select distinct batch_id from audit.loads where source_id = %s and snapshot = %s "
+        "and status = 'success' and (%s::text is null or batch_id = %s::text)",
+        (source_id, snapshot, batch_id, batch_id),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def sources_loaded_by(conn, snapshot: date, source_ids: list[str]) -> list[str]:
+    """Those of `source_ids` with a successful load at or before the snapshot."""
+    rows = conn.execute(
+        """
+        select distinct source_id from audit.loads
+        where snapshot <= %s and status = 'success' and source_id = any(%s)
+        """,
+        (snapshot, source_ids),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def load_mode(conn, batch_id: str) -> str | None:
+    """The mode (full / incremental) of the batch's latest attempt, None without one."""
+    row = conn.execute(
+        "select mode from audit.loads where batch_id = %s order by load_id desc limit 1",
+        (batch_id,),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def update_counts(
     conn,
     load_id: int,
@@ -104,6 +183,38 @@ def get_fingerprint(conn, load_id: int) -> str | None:
     row = conn.execute("select fingerprint from audit.loads where load_id = %s", (load_id,))
     found = row.fetchone()
     return found[0] if found else None
+
+
+def get_retries(conn, load_id: int) -> int:
+    """The retries counted so far for the attempt."""
+    return int(
+        conn.execute("select retries from audit.loads where load_id = %s", (load_id,)).fetchone()[0]
+    )
+
+
+def set_unchanged_of(conn, load_id: int, batch_id: str) -> None:
+    """The attempt delivered what `batch_id` already published: those rows stay."""
+    conn.execute("update audit.loads set unchanged_of = %s where load_id = %s", (batch_id, load_id))
+
+
+def set_rejected(conn, load_id: int, rejected: int) -> None:
+    """A load's rows now quarantined: rows_loaded follows (fetched = loaded + rejected)."""
+    conn.execute(
+        "update audit.loads set rows_rejected = %s, rows_loaded = rows_fetched - %s "
+        "where load_id = %s",
+        (rejected, rejected, load_id),
+    )
+
+
+def add_replayed_rows(conn, batch_id: str, count: int) -> None:
+    """`count` quarantined rows of the batch were replayed into raw: they move from
+    rows_rejected to rows_loaded of the batch's latest successful load."""
+    conn.execute(
+        "update audit.loads set rows_loaded = rows_loaded + %s, "
+        "rows_rejected = rows_rejected - %s where load_id = (select max(load_id) "
+        "from audit.loads where batch_id = %s and status = 'success')",
+        (count, count, batch_id),
+    )
 
 
 def finish_attempt(conn, load_id: int, status: str, error: str | None = None) -> None:
@@ -183,3 +294,88 @@ def put_watermark(conn, source_id: str, high_water: datetime) -> None:
         """,
         (source_id, high_water),
     )
+
+
+def latest_build(conn, snapshot: date) -> tuple[str, str] | None:
+    """(status, detail) of the snapshot's latest warehouse build (`audit.builds`), or None."""
+    return conn.execute(
+        "select status, detail from audit.builds where snapshot = %s "
+        "order by build_id desc limit 1",
+        (snapshot,),
+    ).fetchone()
+
+
+def last_successful_build(conn) -> tuple[date, str] | None:
+    """(snapshot, state) of the latest successful build of any snapshot, or None."""
+    return conn.execute(
+        "select snapshot, state from audit.builds where status = 'success' "
+        "order by build_id desc limit 1"
+    ).fetchone()
+
+
+def record_build(conn, snapshot: date, state: str, status: str, detail: str) -> int:
+    """A build decision (status running or skipped, detail its reason); returns build_id."""
+    row = conn.execute(
+        "insert into audit.builds (snapshot, state, status, detail) values (%s, %s, %s, %s) "
+        "returning build_id",
+        (snapshot, state, status, detail),
+    ).fetchone()
+    return int(row[0])
+
+
+def mark_build_success(conn, build_id: int) -> None:
+    """The build ran to the end."""
+    conn.execute(
+        "update audit.builds set status = 'success', recorded_at = now() where build_id = %s",
+        (build_id,),
+    )
+
+
+def insert_validation_results(
+    conn, run_id: str, source_id: str, snapshot: date, batch_id: str, results: list[dict[str, Any]]
+) -> None:
+    """One `audit.validation_results` row per expectation of a validation run (`results`:
+    name, severity, success, observed, expected, unexpected_count); a run's expectation
+    recorded again is updated. Observed and expected texts are cut at MAX_RESULT_CHARS."""
+    for item in results:
+        conn.execute(
+            """
+            insert into audit.validation_results (run_id, source_id, snapshot, batch_id,
+                expectation, severity, success, observed, expected, unexpected_count)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            on conflict (run_id, expectation) do update set success = excluded.success,
+                observed = excluded.observed, unexpected_count = excluded.unexpected_count
+            """,
+            (
+                run_id,
+                source_id,
+                snapshot,
+                batch_id,
+                item["name"],
+                item["severity"],
+                item["success"],
+                item["observed"][:MAX_RESULT_CHARS],
+                item["expected"][:MAX_RESULT_CHARS],
+                item["unexpected_count"],
+            ),
+        )
+
+
+def latest_validation_results(conn, snapshot: date) -> list[dict[str, Any]]:
+    """The last result of each source's expectations for a snapshot, by source and
+    expectation: dicts of source_id, expectation, severity, success, unexpected_count,
+    run_at."""
+    cur = conn.execute(
+        """
+        select distinct on (source_id, expectation) source_id, expectation, severity, success,
+               unexpected_count, run_at
+        from audit.validation_results where snapshot = %s
+        order by source_id, expectation, run_at desc
+        """,
+        (snapshot,),
+    )
+    return [_as_dict(cur, row) for row in cur.fetchall()]
+
+
+def _as_dict(cur, row: tuple) -> dict[str, Any]:
+    return dict(zip([column.name for column in cur.description], row, strict=True))

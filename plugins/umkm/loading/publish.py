@@ -83,7 +83,7 @@ def publish(source_id: str, snapshot: str | date, batch_id: str, *, url: str | N
             rows_loaded=loaded,
             rows_rejected=rejected,
             pages=int(checkpoint.position.get("pages", 0)),
-            retries=_retries(db, load_id),
+            retries=audit.get_retries(db, load_id),
         )
         audit.finish_attempt(db, load_id, "success")
         if source.kind == "reference":
@@ -158,21 +158,14 @@ def skip_if_unchanged(
         if mark is None:  # landed by an older version: take it now (nothing moved yet)
             mark = fingerprint(db, source_id, snap, batch_id)
             audit.set_fingerprint(db, load_id, mark)
-        previous = db.execute(
-            """
-            select coalesce(unchanged_of, batch_id), mode, fingerprint, rows_fetched,
-                   rows_loaded, rows_rejected
-            from audit.loads
-            where source_id = %s and snapshot = %s and status = 'success'
-            order by load_id desc limit 1
-            """,
-            (source_id, snap),
-        ).fetchone()
+        previous = audit.latest_success(db, source_id, snap)
         if previous is None:
             return None
-        origin, previous_mode, previous_mark, fetched, loaded, rejected = previous
+        origin = previous["published_batch"]
+        fetched, loaded = previous["rows_fetched"], previous["rows_loaded"]
+        rejected = previous["rows_rejected"]
         if mode == "full":
-            same = previous_mode == "full" and previous_mark == mark
+            same = previous["mode"] == "full" and previous["fingerprint"] == mark
         else:  # incremental: nothing changed since the high-water mark
             same = checkpoint.rows_fetched == 0
         if not same:
@@ -201,9 +194,9 @@ def skip_if_unchanged(
             rows_loaded=int(loaded),
             rows_rejected=int(rejected),
             pages=int(checkpoint.position.get("pages", 0)),
-            retries=_retries(db, load_id),
+            retries=audit.get_retries(db, load_id),
         )
-        db.execute("update audit.loads set unchanged_of = %s where load_id = %s", (origin, load_id))
+        audit.set_unchanged_of(db, load_id, origin)
         audit.finish_attempt(db, load_id, "success")
     log.info(
         "event=unchanged source=%s snapshot=%s batch_id=%s mode=%s published_batch=%s",
@@ -223,12 +216,6 @@ def _refresh_region_lookup(db) -> None:
     ).fetchone()[0]
     if exists:
         db.execute("select public.umkm_refresh_region_lookup()")
-
-
-def _retries(db, load_id: int) -> int:
-    return int(
-        db.execute("select retries from audit.loads where load_id = %s", (load_id,)).fetchone()[0]
-    )
 
 
 def _apply(db, source_id: str, snap: date, batch_id: str, mode: str) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 from umkm import settings
-from umkm.loading.audit import latest_loads
+from umkm.loading.audit import latest_build, latest_loads
 from umkm.orchestration import airflow_env
 from umkm.orchestration.snapshots import parse_snapshot
 from umkm.sim import handle as sim_handle
@@ -150,11 +150,7 @@ def collect_summary(snapshot: str, url: str | None = None) -> dict:
             }
             for sid, load in latest_loads(conn, snap).items()
         }
-        out["build"] = conn.execute(
-            "select status, detail from audit.builds where snapshot = %s "
-            "order by build_id desc limit 1",
-            (snap,),
-        ).fetchone()
+        out["build"] = latest_build(conn, snap)
         with contextlib.suppress(psycopg.errors.UndefinedTable):
             out["bridge"] = conn.execute(
                 """

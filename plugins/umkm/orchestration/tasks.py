@@ -77,19 +77,17 @@ def _alert_no_data(load: dict) -> None:
 
 def sources_status(snapshot: date, url: str | None = None) -> dict[str, str]:
     """The latest load status per source for a snapshot (missing: `missing`)."""
-    from umkm.loading.audit import latest_loads
+    from umkm.loading.audit import latest_loads, sources_loaded_by
     from umkm.warehouse import connect
 
     with connect(url) as conn:
         found = {sid: load["status"] for sid, load in latest_loads(conn, snapshot).items()}
-        reference = conn.execute(
-            """
-            select distinct source_id from audit.loads
-            where snapshot <= %s and status = 'success' and source_id = any(%s)
-            """,
-            (snapshot, [s.source_id for s in load_registry().values() if s.kind == "reference"]),
-        ).fetchall()
-    for (sid,) in reference:  # reference data: any earlier successful load serves
+        reference = sources_loaded_by(
+            conn,
+            snapshot,
+            [s.source_id for s in load_registry().values() if s.kind == "reference"],
+        )
+    for sid in reference:  # reference data: any earlier successful load serves
         if found.get(sid) != "success":
             found[sid] = "success"
     return {sid: found.get(sid, "missing") for sid in load_registry()}

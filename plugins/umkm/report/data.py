@@ -6,10 +6,14 @@ of failing: the report is also the place where a missing piece shows.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import psycopg
+
+from umkm.loading import audit
 
 Rows = list[dict[str, Any]]
 
@@ -89,29 +93,49 @@ QUERIES: dict[str, str] = {
         select snapshot, online_umkm, active_online_umkm, kominfo_published, target
         from marts.mart_progress_toward_target order by snapshot
     """,
-    "loads": """
-        select distinct on (source_id) source_id, status, rows_fetched, rows_loaded,
-               rows_rejected, started_at, finished_at
-        from audit.loads where snapshot = %(snapshot)s
-        order by source_id, load_id desc
-    """,
-    "validation": """
-        select distinct on (source_id, expectation) source_id, expectation, severity, success,
-               unexpected_count, run_at
-        from audit.validation_results where snapshot = %(snapshot)s
-        order by source_id, expectation, run_at desc
-    """,
+}
+
+#: the columns of each source's latest load that the data-quality panel shows
+LOAD_COLUMNS = (
+    "status",
+    "rows_fetched",
+    "rows_loaded",
+    "rows_rejected",
+    "started_at",
+    "finished_at",
+)
+
+
+def _loads(conn: psycopg.Connection, snapshot: date) -> Rows:
+    """Each source's latest load for the snapshot, by source."""
+    return [
+        {"source_id": sid} | {column: load[column] for column in LOAD_COLUMNS}
+        for sid, load in audit.latest_loads(conn, snapshot).items()
+    ]
+
+
+def _query(sql: str, conn: psycopg.Connection, snapshot: date) -> Rows:
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        cur.execute(sql, {"snapshot": snapshot})
+        return cur.fetchall()
+
+
+#: every panel's reader, in report order: the marts' queries, then the audit tables (read
+#: through umkm.loading.audit, the one place that reads them)
+PANELS: dict[str, Callable[[psycopg.Connection, date], Rows]] = {
+    **{name: functools.partial(_query, sql) for name, sql in QUERIES.items()},
+    "loads": _loads,
+    "validation": audit.latest_validation_results,
 }
 
 
 def fetch(conn: psycopg.Connection, snapshot: date) -> dict[str, Rows | None]:
     """Every panel's rows; `None` where the relation does not exist (yet)."""
     out: dict[str, Rows | None] = {}
-    for name, sql in QUERIES.items():
+    for name, read in PANELS.items():
         try:
-            with conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-                cur.execute(sql, {"snapshot": snapshot})
-                out[name] = cur.fetchall()
+            with conn.transaction():
+                out[name] = read(conn, snapshot)
         except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
             out[name] = None
     return out

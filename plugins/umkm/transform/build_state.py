@@ -30,6 +30,7 @@ from pathlib import Path
 from psycopg import sql
 
 from umkm import settings
+from umkm.loading import audit
 from umkm.sources import load_registry
 from umkm.warehouse import connect
 
@@ -73,20 +74,7 @@ def code_digest() -> str:
 def raw_state(conn) -> str:
     """Digest of what raw holds: published batch per source and snapshot, quarantine moves."""
     digest = hashlib.sha256()
-    rows = conn.execute(
-        """
-        select source_id, snapshot, coalesce(unchanged_of, batch_id)
-        from (
-            select distinct on (source_id, snapshot) source_id, snapshot, unchanged_of,
-                   batch_id
-            from audit.loads
-            where status = 'success'
-            order by source_id, snapshot, load_id desc
-        ) as latest
-        order by source_id, snapshot
-        """
-    ).fetchall()
-    for sid, snap, batch in rows:
+    for sid, snap, batch in audit.published_batches(conn):
         digest.update(f"{sid}|{snap}|{batch}\n".encode())
     for sid in sorted(load_registry()):
         newest, replayed = conn.execute(
@@ -107,10 +95,7 @@ def begin_build(snapshot: date, *, force: bool = False, url: str | None = None) 
     with connect(url, autocommit=True) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtextextended('umkm-build-state', 0))")
         state = current_state(conn, snapshot)
-        last = conn.execute(
-            "select snapshot, state from audit.builds where status = 'success' "
-            "order by build_id desc limit 1"
-        ).fetchone()
+        last = audit.last_successful_build(conn)
         if force:
             needed, reason = True, "forced"
         elif last is None:
@@ -121,11 +106,9 @@ def begin_build(snapshot: date, *, force: bool = False, url: str | None = None) 
             needed, reason = True, f"the last build was for snapshot {last[0]}"
         else:
             needed, reason = True, "raw data or dbt project changed since the last build"
-        build_id = conn.execute(
-            "insert into audit.builds (snapshot, state, status, detail) values (%s, %s, %s, %s) "
-            "returning build_id",
-            (snapshot, state, "running" if needed else "skipped", reason),
-        ).fetchone()[0]
+        build_id = audit.record_build(
+            conn, snapshot, state, "running" if needed else "skipped", reason
+        )
     log.info(
         "event=build_decision snapshot=%s needed=%s reason=%r build_id=%s",
         snapshot,
@@ -139,7 +122,4 @@ def begin_build(snapshot: date, *, force: bool = False, url: str | None = None) 
 def finish_build(build_id: int, *, url: str | None = None) -> None:
     """Mark a build `success` once dbt built everything (its state was taken at the start)."""
     with connect(url, autocommit=True) as conn:
-        conn.execute(
-            "update audit.builds set status = 'success', recorded_at = now() where build_id = %s",
-            (build_id,),
-        )
+        audit.mark_build_success(conn, build_id)

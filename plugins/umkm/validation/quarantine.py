@@ -19,6 +19,7 @@ from datetime import date
 
 from psycopg import sql
 
+from umkm.loading import audit
 from umkm.validation import suites
 
 log = logging.getLogger("umkm.validation")
@@ -255,12 +256,7 @@ def replay(conn, source_id: str, snapshot: date, batch_id: str | None = None) ->
     quarantine = sql.Identifier("quarantine", source_id)
     raw = sql.Identifier("raw", source_id)
     with conn.transaction():
-        published = conn.execute(
-            "select distinct batch_id from audit.loads where source_id = %s and snapshot = %s "
-            "and status = 'success' and (%s::text is null or batch_id = %s::text)",
-            (source_id, snapshot, batch_id, batch_id),
-        ).fetchall()
-        batch_ids = [row[0] for row in published]
+        batch_ids = audit.successful_batches(conn, source_id, snapshot, batch_id)
         if not batch_ids:
             raise ValueError(
                 f"no published batch of {source_id} for {snapshot}"
@@ -305,12 +301,7 @@ def replay(conn, source_id: str, snapshot: date, batch_id: str | None = None) ->
             "select batch_id, count(*) from _umkm_replay where passes group by batch_id"
         ).fetchall()
         for bid, count in per_batch:
-            conn.execute(
-                "update audit.loads set rows_loaded = rows_loaded + %s, "
-                "rows_rejected = rows_rejected - %s where load_id = (select max(load_id) "
-                "from audit.loads where batch_id = %s and status = 'success')",
-                (count, count, bid),
-            )
+            audit.add_replayed_rows(conn, bid, count)
     log.info(
         "event=replayed source=%s snapshot=%s candidates=%d replayed=%d",
         source_id,

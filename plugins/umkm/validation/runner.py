@@ -25,6 +25,7 @@ from typing import Any
 
 from psycopg import sql
 
+from umkm.loading import audit
 from umkm.naming import batch_ident, batch_table, parse_snapshot
 from umkm.sources import get_source
 from umkm.validation import gx_run, suites
@@ -85,14 +86,6 @@ def _previous_volume(conn, source_id: str, snap: date) -> tuple[str | None, int 
         sql.SQL("select count(*) from {} where snapshot = %s").format(raw), (prev,)
     ).fetchone()[0]
     return prev.isoformat(), int(count)
-
-
-def _load_mode(conn, batch_id: str) -> str | None:
-    row = conn.execute(
-        "select mode from audit.loads where batch_id = %s order by load_id desc limit 1",
-        (batch_id,),
-    ).fetchone()
-    return row[0] if row else None
 
 
 def volume_parameters(previous: int | None, incremental: bool) -> tuple[dict[str, int], str | None]:
@@ -172,28 +165,9 @@ def _results_from_gx(
 
 def _record(conn, outcome: ValidationOutcome, snap: date) -> None:
     with conn.transaction():
-        for item in outcome.results:
-            conn.execute(
-                """
-                insert into audit.validation_results (run_id, source_id, snapshot, batch_id,
-                    expectation, severity, success, observed, expected, unexpected_count)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                on conflict (run_id, expectation) do update set success = excluded.success,
-                    observed = excluded.observed, unexpected_count = excluded.unexpected_count
-                """,
-                (
-                    outcome.run_id,
-                    outcome.source_id,
-                    snap,
-                    outcome.batch_id,
-                    item["name"],
-                    item["severity"],
-                    item["success"],
-                    item["observed"][:2000],
-                    item["expected"][:2000],
-                    item["unexpected_count"],
-                ),
-            )
+        audit.insert_validation_results(
+            conn, outcome.run_id, outcome.source_id, snap, outcome.batch_id, outcome.results
+        )
 
 
 def _status(results: list[dict[str, Any]]) -> str:
@@ -257,7 +231,7 @@ def validate_batch(
             gx_target = {"table": target_name}
             count_sql = sql.SQL("select count(*) from {}").format(target)
             count_args = ()
-            incremental = _load_mode(conn, batch_id) == "incremental"
+            incremental = audit.load_mode(conn, batch_id) == "incremental"
         rows_checked = int(conn.execute(count_sql, count_args).fetchone()[0])
         if "region_resolves" in checks:
             # each new city spelling remembered in one short transaction of its own (V051)
@@ -362,14 +336,10 @@ def _adjust_published_counts(conn, source_id: str, snap: date) -> None:
     """After quarantining published rows: rows_loaded and rows_rejected of the snapshot's
     latest successful load follow (fetched = loaded + rejected still holds)."""
     with conn.transaction():
-        row = conn.execute(
-            "select load_id, batch_id from audit.loads where source_id = %s and snapshot = %s "
-            "and status = 'success' order by load_id desc limit 1",
-            (source_id, snap),
-        ).fetchone()
-        if row is None:
+        latest = audit.latest_success(conn, source_id, snap)
+        if latest is None:
             return
-        load_id, batch_id = row
+        load_id, batch_id = latest["load_id"], latest["batch_id"]
         rejected = conn.execute(
             sql.SQL(
                 "select count(*) from {} where snapshot = %s and batch_id = %s "
@@ -377,8 +347,4 @@ def _adjust_published_counts(conn, source_id: str, snap: date) -> None:
             ).format(sql.Identifier("quarantine", source_id)),
             (snap, batch_id),
         ).fetchone()[0]
-        conn.execute(
-            "update audit.loads set rows_rejected = %s, rows_loaded = rows_fetched - %s "
-            "where load_id = %s",
-            (rejected, rejected, load_id),
-        )
+        audit.set_rejected(conn, load_id, rejected)
