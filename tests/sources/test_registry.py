@@ -90,3 +90,39 @@ def test_a_schedule_that_is_no_cron_is_refused_by_name(tmp_path):
     broken.write_text(text.replace('"0 2 16 1 *"', '"yearly"', 1))
     with pytest.raises(ValueError, match=r"source bps: schedule 'yearly' is not a cron"):
         load_registry(broken)
+
+
+def test_founded_and_optional_are_read_from_the_registry():
+    shopee, tokopedia = get_source("shopee"), get_source("tokopedia")
+    assert shopee.founded.isoformat() == "2015-01-01" and shopee.optional == {"phone"}
+    assert tokopedia.founded.isoformat() == "2009-01-01" and tokopedia.optional == frozenset()
+    assert get_source("kominfo").founded is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'founded: "2015-01-01"',
+            'founded: "2015-13-01"',
+            r"^source shopee: founded '2015-13-01' is not a date \(YYYY-MM-DD, quoted\)$",
+        ),
+        (
+            "optional: [phone]",
+            "optional: [phon]",
+            r"^source shopee: optional 'phon' is not one of its fields \(id, shop_name, ",
+        ),
+        (
+            "optional: [phone]",
+            "optional: phone",
+            r"^source shopee: optional 'phone' is not a list of field names, e\.g\. \[phone\]$",
+        ),
+    ],
+)
+def test_a_bad_founded_or_optional_is_refused_by_name(tmp_path, old, new, message):
+    text = (settings.REPO_ROOT / "plugins/umkm/sources/registry.yaml").read_text()
+    assert old in text
+    broken = tmp_path / "registry.yaml"
+    broken.write_text(text.replace(old, new, 1))
+    with pytest.raises(ValueError, match=message):
+        load_registry(broken)

@@ -1,6 +1,9 @@
 """The declarative source registry (`registry.yaml`): one entry per source.
 
-What differs between sources lives in the YAML; code is shared per protocol family.
+What differs between sources lives in the YAML; code is shared per protocol family. The
+keys are described in the YAML's header; `Source` holds one entry with the defaults applied.
+A marketplace's dbt staging files are generated from its entry (`umkm sources generate`,
+`umkm.sources.generate`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,15 @@ KINDS = frozenset({"marketplace", "registry", "ministry_list", "summary", "refer
 
 @dataclass(frozen=True)
 class Source:
+    """One registry entry. Besides the keys every source has:
+
+    fields: canonical field -> the source's own (dotted path for nested JSON);
+    formats: canonical date field -> its format; values: canonical field -> {value as
+    delivered: canonical value}; optional: canonical fields its records may leave out, besides
+    the ones every source may (validation); founded: the first day its dates can carry
+    (validation quarantines earlier ones; None: the suites' default).
+    """
+
     source_id: str
     name: str
     kind: str
@@ -49,6 +61,8 @@ class Source:
     formats: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     commodities: tuple[str, ...] = ()
+    optional: frozenset[str] = frozenset()
+    founded: date | None = None
     since: date | None = None
     until: date | None = None
 
@@ -71,10 +85,32 @@ class Source:
         return f"AIRFLOW_CONN_{self.conn_id.upper()}"
 
 
-def _as_date(value: Any) -> date | None:
+def _as_date(value: Any, source_id: str = "", key: str = "") -> date | None:
     if value is None or isinstance(value, date):
         return value
-    return date.fromisoformat(str(value))
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(
+            f"source {source_id}: {key} {value!r} is not a date (YYYY-MM-DD, quoted)"
+        ) from None
+
+
+def _optional(source_id: str, value: Any, fields: dict[str, str]) -> frozenset[str]:
+    """The `optional` list: canonical fields of this source's own `fields`."""
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(
+            f"source {source_id}: optional {value!r} is not a list of field names, e.g. [phone]"
+        )
+    unknown = [v for v in value if v not in fields]
+    if unknown:
+        raise ValueError(
+            f"source {source_id}: optional {unknown[0]!r} is not one of its fields "
+            f"({', '.join(fields)})"
+        )
+    return frozenset(value)
 
 
 def _build(source_id: str, entry: dict[str, Any], defaults: dict[str, Any]) -> Source:
@@ -88,6 +124,7 @@ def _build(source_id: str, entry: dict[str, Any], defaults: dict[str, Any]) -> S
             f"source {source_id}: schedule {merged['schedule']!r} is not a cron expression "
             '(five fields, in Asia/Jakarta, e.g. "0 2 16 * *")'
         )
+    fields = {k: str(v) for k, v in (merged.get("fields") or {}).items()}
     return Source(
         source_id=source_id,
         name=merged["name"],
@@ -101,12 +138,14 @@ def _build(source_id: str, entry: dict[str, Any], defaults: dict[str, Any]) -> S
         schedule=merged["schedule"],
         page_size=merged.get("page_size"),
         options=dict(merged.get("options") or {}),
-        fields={k: str(v) for k, v in (merged.get("fields") or {}).items()},
+        fields=fields,
         formats=dict(merged.get("formats") or {}),
         values={k: dict(v) for k, v in (merged.get("values") or {}).items()},
         commodities=tuple(merged.get("commodities") or ()),
-        since=_as_date(merged.get("since")),
-        until=_as_date(merged.get("until")),
+        optional=_optional(source_id, merged.get("optional"), fields),
+        founded=_as_date(merged.get("founded"), source_id, "founded"),
+        since=_as_date(merged.get("since"), source_id, "since"),
+        until=_as_date(merged.get("until"), source_id, "until"),
     )
 
 

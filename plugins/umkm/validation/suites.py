@@ -36,23 +36,14 @@ LANDING_COLUMNS = ("snapshot", "record_id", "record", "batch_id", "feed_position
 #: Namespace of the deterministic ids of suites and expectations (stable files in git).
 _NAMESPACE = uuid.UUID("6c1d2a8e-5b7f-4e0a-9f57-3a0c0de0f11e")
 
-#: First day a record of each source can carry: the platform's (or programme's) founding
-#: year. Dates before it cannot be real and are quarantined. See docs/VALIDATION.md.
-FOUNDED: dict[str, str] = {
-    "tokopedia": "2009-01-01",
-    "bukalapak": "2010-01-01",
-    "blibli": "2011-01-01",
-    "lazada": "2012-01-01",
-    "blanja": "2014-01-01",
-    "shopee": "2015-01-01",
-    "mataharimall": "2015-01-01",
-    "kemenkopukm": "2000-01-01",
-}
+#: First day a record can carry when its registry entry names no `founded` (the platform's
+#: or programme's founding day; dates before it cannot be real and are quarantined).
+#: See docs/VALIDATION.md.
+DEFAULT_FOUNDED = "2000-01-01"
 
-#: Canonical fields the contract marks optional (`?`): absent or null is fine.
+#: Canonical fields the contract marks optional (`?`) for every source: absent or null is
+#: fine. A source's own further ones are its registry `optional` (e.g. shopee's `phone?`).
 OPTIONAL_FIELDS = frozenset({"email", "street", "province", "licence", "national_id", "centre"})
-#: Sources whose phone is optional (contract: `phone?`, `telepon?`, `no_hp?`).
-OPTIONAL_PHONE = frozenset({"shopee", "blanja", "mataharimall", "kemenkopukm"})
 
 #: Kominfo's `sumber` names besides the seven marketplaces' (registry `name`).
 KOMINFO_EXTRA_SOURCES = ("Kementerian/Lembaga",)
@@ -140,12 +131,17 @@ def snapshot_end() -> str:
     return "((t.snapshot + 1)::text || ' 00:00:00+07')::timestamptz"
 
 
+def founded(source: Source) -> str:
+    """The first day the source's dates can carry: its registry `founded`, or the default."""
+    return source.founded.isoformat() if source.founded else DEFAULT_FOUNDED
+
+
 def date_bad(source: Source, canonical: str) -> str:
     """Predicate: the date field does not parse, is after the snapshot's end (WIB), or is
     before the platform existed."""
     value = json_text(source.fields[canonical])
     fmt = source.formats.get(canonical, "iso8601")
-    founded = FOUNDED.get(source.source_id, "2000-01-01")
+    first_day = founded(source)
     if fmt == "iso8601":
         parsed = f"public.umkm_try_timestamptz({value})"
     elif fmt == "unix_seconds":
@@ -158,12 +154,12 @@ def date_bad(source: Source, canonical: str) -> str:
         # as dates, the same answer as at midnight WIB without three casts a row
         pattern = "DD/MM/YYYY" if fmt == "dd/mm/yyyy" else "YYYY-MM-DD"
         day = f"public.umkm_try_date({value}, {_lit(pattern)})"
-        return f"({day} is null or {day} > t.snapshot or {day} < {_lit(founded)}::date)"
+        return f"({day} is null or {day} > t.snapshot or {day} < {_lit(first_day)}::date)"
     else:
         raise ValueError(f"{source.source_id}: unknown date format {fmt!r} for {canonical}")
     return (
         f"({parsed} is null or {parsed} >= {snapshot_end()} "
-        f"or {parsed} < {_lit(founded + ' 00:00:00+07')}::timestamptz)"
+        f"or {parsed} < {_lit(first_day + ' 00:00:00+07')}::timestamptz)"
     )
 
 
@@ -189,9 +185,7 @@ def _required_fields(source: Source) -> list[str]:
         return ["tanggal", "total", "rincian"]
     if source.kind == "reference":
         return ["level", "code", "name"]
-    optional = set(OPTIONAL_FIELDS)
-    if source.source_id in OPTIONAL_PHONE:
-        optional.add("phone")
+    optional = OPTIONAL_FIELDS | source.optional
     return [path for canonical, path in source.fields.items() if canonical not in optional]
 
 
@@ -291,7 +285,7 @@ def _name_check(source: Source) -> Check:
 def _phone_check(source: Source) -> Check:
     phone = json_text(source.fields["phone"])
     invalid = f"public.umkm_phone_e164({phone}) is null"
-    optional = source.source_id in OPTIONAL_PHONE
+    optional = "phone" in source.optional
     predicate = f"(not {blank(phone)} and {invalid})" if optional else f"({invalid})"
     return Check(
         "phone_valid",
@@ -319,13 +313,12 @@ def _values_check(source: Source, canonical: str) -> Check:
 
 def _date_check(source: Source, canonical: str) -> Check:
     path = source.fields[canonical]
-    founded = FOUNDED.get(source.source_id, "2000-01-01")
+    fmt = source.formats.get(canonical, "iso8601")
     return Check(
         f"{canonical}_date_valid",
         "warning",
         "row",
-        f"{path} parses ({source.formats.get(canonical, 'iso8601')}), between {founded} and "
-        "the end of the snapshot day (WIB)",
+        f"{path} parses ({fmt}), between {founded(source)} and the end of the snapshot day (WIB)",
         reason=f"{canonical} date unparseable, in the future or before the platform existed",
         predicate=date_bad(source, canonical),
     )
