@@ -1,9 +1,11 @@
-{#- The one staged shape of the seven marketplaces. `fields` maps the canonical field names
-    of plugins/umkm/sources/registry.yaml to the source's own (dotted for nested JSON);
-    `formats` gives the date formats; `brand_tiers` / `closed_statuses` are the values that
-    mean brand-owner store / closed (docs/BRIDGE.md). Personal data (owner, phone, e-mail,
-    street address) leaves as keyed hashes and matching keys only (macros pii_hash,
-    owner_keys, address_keys). -#}
+{#- The one staged shape of the marketplaces. What differs between them comes from the
+    source registry (plugins/umkm/sources/registry.yaml) through the generated macro
+    registry_marketplaces() (macros/generated/, `umkm sources generate`): `fields` maps the
+    registry's canonical field names to the source's own (dotted for nested JSON); `formats`
+    gives the date formats; `brand_tiers` / `closed_statuses` are the values that mean
+    brand-owner store / closed (docs/BRIDGE.md). Personal data (owner, phone, e-mail, street
+    address) leaves as keyed hashes and matching keys only (macros pii_hash, owner_keys,
+    address_keys). -#}
 {% macro json_text(path, rel='source') -%}
 {%- set parts = path.split('.') -%}
 {%- if parts | length == 1 -%}
@@ -19,7 +21,18 @@ case
 end
 {%- endmacro %}
 
-{% macro stage_marketplace(source_id, fields, formats, brand_tiers, closed_statuses) -%}
+{% macro stage_marketplace(source_id) -%}
+{%- set found = registry_marketplaces() | selectattr('source_id', 'equalto', source_id) | list -%}
+{%- if not found -%}
+{{ exceptions.raise_compiler_error(
+    "stage_marketplace: " ~ source_id ~ " is no marketplace of the source registry "
+    ~ "(run `umkm sources generate`)"
+) }}
+{%- endif -%}
+{%- set fields = found[0].fields -%}
+{%- set formats = found[0].formats -%}
+{%- set brand_tiers = found[0].brand_tiers -%}
+{%- set closed_statuses = found[0].closed_statuses -%}
 {#- enable_mergejoin off: the planner knows no statistics of the extracted rows, guessed the
     hash join with their distinct places costly and sorted every row for a merge join
     instead; the hash join takes 7% less CPU (all seven marketplaces at 0.1: 9.6 s -> 8.9 s). -#}

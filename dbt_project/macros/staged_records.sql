@@ -4,9 +4,10 @@
     tested (39 s at scale 1.0 on the serial path). `matching`: with the matching keys only
     entity resolution reads (owner words and initials, street and address keys, the
     platforms a registry or e-Smart record names). -#}
-{#- The marketplaces' source ids (plugins/umkm/sources/registry.yaml, kind marketplace). -#}
+{#- The marketplaces' source ids (plugins/umkm/sources/registry.yaml, kind marketplace), in
+    registry order: read from the generated macro registry_marketplaces(). -#}
 {% macro marketplace_ids() -%}
-{{- return(['tokopedia', 'lazada', 'shopee', 'bukalapak', 'blibli', 'blanja', 'mataharimall']) -}}
+{{- return(registry_marketplaces() | map(attribute='source_id') | list) -}}
 {%- endmacro %}
 
 {% macro staged_records(matching=false) -%}

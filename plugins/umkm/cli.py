@@ -18,6 +18,7 @@ from umkm import settings
 
 #: Modules that contribute subcommands (each has `add_parser(subparsers)`).
 SUBCOMMAND_MODULES = [
+    "umkm.sources.cli",
     "umkm.sim.cli",
     "umkm.loading.cli",
     "umkm.validation.cli",
