@@ -1,8 +1,7 @@
 {#- One row per snapshot, source and category text as delivered (the marketplaces' category,
     the e-Smart list's `Komoditas`), with the commodity staging read from it and how many
     records carry it: the data-quality marts of the mapping read this, not every staged row. -#}
-{%- set sources = ['tokopedia', 'lazada', 'shopee', 'bukalapak', 'blibli', 'blanja',
-                   'mataharimall'] -%}
+{%- set sources = marketplace_ids() -%}
 
 with
 
