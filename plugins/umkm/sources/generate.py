@@ -67,7 +67,7 @@ def _check_marketplace(source: Source) -> None:
         missing = [name for name in need if name not in have]
         if missing:
             raise ValueError(f"source {sid}: a marketplace's {key} needs {', '.join(missing)}")
-    texts = [*source.fields.values(), *source.formats.values()]
+    texts = [sid, *source.fields.values(), *source.formats.values()]
     texts += [raw for canonical in STAGED_VALUES for raw in source.values[canonical]]
     for text in texts:
         if "'" in text or "\\" in text:
