@@ -195,7 +195,13 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     os.environ.setdefault("UMKM_STATE_DIR", str(settings.state_dir()))
-    return int(args.func(args) or 0)
+    from umkm.sources import RegistryNotFound
+
+    try:
+        return int(args.func(args) or 0)
+    except RegistryNotFound as exc:  # UMKM_SOURCE_REGISTRY names no file
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -23,6 +23,21 @@ DEFAULT_EMBEDDED_PORT = 54329
 HEADLINE_SNAPSHOT = "2017-11-15"
 
 
+def dbt_project_dir() -> Path:
+    """The dbt project dbt runs: `UMKM_DBT_PROJECT_DIR`, else the repository's `dbt_project/`
+    (another one holds the staging generated from another registry, `UMKM_SOURCE_REGISTRY`)."""
+    configured = os.environ.get("UMKM_DBT_PROJECT_DIR", "").strip()
+    return Path(configured).expanduser().resolve() if configured else DBT_PROJECT_DIR
+
+
+def expectations_dir() -> Path:
+    """The Great Expectations folder whose suites validation runs: `UMKM_EXPECTATIONS_DIR`,
+    else the repository's `expectations/` (another one holds the suites written from another
+    registry, `UMKM_SOURCE_REGISTRY`)."""
+    configured = os.environ.get("UMKM_EXPECTATIONS_DIR", "").strip()
+    return Path(configured).expanduser().resolve() if configured else EXPECTATIONS_DIR
+
+
 def state_dir() -> Path:
     """The git-ignored folder holding all local state (warehouse data, Airflow home, logs)."""
     return Path(os.environ.get("UMKM_STATE_DIR", REPO_ROOT / ".local")).resolve()

@@ -6,7 +6,17 @@ from pathlib import Path
 import pytest
 
 from umkm import settings
-from umkm.sources import PROTOCOLS, get_source, load_registry, marketplaces
+from umkm.cli import main
+from umkm.sources import (
+    PROTOCOLS,
+    REGISTRY_ENV,
+    REGISTRY_FILE,
+    RegistryNotFound,
+    get_source,
+    load_registry,
+    marketplaces,
+    registry_file,
+)
 
 CONTRACT = settings.shared_dir() / "feeds" / "CONTRACT.md"
 
@@ -126,3 +136,25 @@ def test_a_bad_founded_or_optional_is_refused_by_name(tmp_path, old, new, messag
     broken.write_text(text.replace(old, new, 1))
     with pytest.raises(ValueError, match=message):
         load_registry(broken)
+
+
+def test_the_registry_in_use_can_be_another_file(tmp_path, monkeypatch):
+    text = (settings.REPO_ROOT / "plugins/umkm/sources/registry.yaml").read_text()
+    other = tmp_path / "registry.yaml"
+    other.write_text(text.replace("name: Tokopedia\n", "name: Tokopedia.com\n", 1))
+    assert registry_file() == REGISTRY_FILE
+    monkeypatch.setenv(REGISTRY_ENV, str(other))
+    assert registry_file() == other.resolve()
+    assert get_source("tokopedia").name == "Tokopedia.com"
+    assert [s.source_id for s in marketplaces()][:1] == ["tokopedia"]
+    monkeypatch.delenv(REGISTRY_ENV)
+    assert get_source("tokopedia").name == "Tokopedia"
+
+
+def test_a_registry_setting_that_names_no_file_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(REGISTRY_ENV, str(tmp_path / "nowhere.yaml"))
+    with pytest.raises(RegistryNotFound, match=r"UMKM_SOURCE_REGISTRY=.*nowhere\.yaml is not a"):
+        load_registry()
+    assert main(["ingest", "tokopedia", "--snapshot", "2017-11-15"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unset it for the repository's" in err

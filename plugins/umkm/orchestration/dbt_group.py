@@ -34,7 +34,7 @@ def dbt_task_group(group_id: str = "dbt"):
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, LoadMode, TestBehavior
 
-    project_dir = settings.DBT_PROJECT_DIR
+    project_dir = settings.dbt_project_dir()
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(

@@ -9,6 +9,7 @@ A marketplace's dbt staging files are generated from its entry (`umkm sources ge
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,10 @@ from typing import Any
 import yaml
 from croniter import croniter
 
+#: The repository's registry: the one every command, DAG and test reads by default.
 REGISTRY_FILE = Path(__file__).with_name("registry.yaml")
+#: Names another registry file for every reader (ingestion, validation, DAGs, generation).
+REGISTRY_ENV = "UMKM_SOURCE_REGISTRY"
 
 PROTOCOLS = frozenset(
     {
@@ -32,6 +36,10 @@ PROTOCOLS = frozenset(
     }
 )
 KINDS = frozenset({"marketplace", "registry", "ministry_list", "summary", "reference"})
+
+
+class RegistryNotFound(FileNotFoundError):
+    """`UMKM_SOURCE_REGISTRY` names no file; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -149,9 +157,32 @@ def _build(source_id: str, entry: dict[str, Any], defaults: dict[str, Any]) -> S
     )
 
 
+def registry_file() -> Path:
+    """The registry in use: the file `UMKM_SOURCE_REGISTRY` names, else the repository's.
+
+    Pointing it elsewhere (a registry with a source the repository does not have) needs the
+    files generated from that registry beside it: its dbt project (`UMKM_DBT_PROJECT_DIR`)
+    and its validation suites (`UMKM_EXPECTATIONS_DIR`); see docs/INGESTION.md.
+    """
+    configured = os.environ.get(REGISTRY_ENV, "").strip()
+    if not configured:
+        return REGISTRY_FILE
+    path = Path(configured).expanduser().resolve()
+    if not path.is_file():
+        raise RegistryNotFound(
+            f"{REGISTRY_ENV}={configured} is not a file: point it at a registry YAML "
+            "or unset it for the repository's"
+        )
+    return path
+
+
+def load_registry(path: Path | None = None) -> dict[str, Source]:
+    """All sources, keyed by source_id, in registry order (`path`, else `registry_file()`)."""
+    return _load(Path(path).resolve() if path is not None else registry_file())
+
+
 @functools.cache
-def load_registry(path: Path = REGISTRY_FILE) -> dict[str, Source]:
-    """All sources, keyed by source_id, in registry order."""
+def _load(path: Path) -> dict[str, Source]:
     doc = yaml.safe_load(path.read_text())
     defaults = doc.get("defaults", {})
     return {sid: _build(sid, entry, defaults) for sid, entry in doc["sources"].items()}

@@ -4,7 +4,8 @@
     umkm sources generate --check    only compare: exit 1 when a file differs (drift)
 
 `--registry` and `--dbt-project` point it elsewhere (a copy of the registry, another
-project folder); the defaults are the repository's. See umkm.sources.generate.
+project folder); the defaults are `UMKM_SOURCE_REGISTRY` and `UMKM_DBT_PROJECT_DIR` when set,
+else the repository's. See umkm.sources.generate.
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-from umkm import settings
-from umkm.sources import REGISTRY_FILE
 
 
 def add_parser(subparsers) -> None:
@@ -28,14 +26,19 @@ def add_parser(subparsers) -> None:
     generate = actions.add_parser(
         "generate",
         help="write the generated dbt files of every marketplace (--check: compare only)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     generate.add_argument(
         "--check", action="store_true", help="exit 1 if a generated file differs, write nothing"
     )
-    generate.add_argument("--registry", type=Path, default=REGISTRY_FILE, help="registry YAML")
     generate.add_argument(
-        "--dbt-project", type=Path, default=settings.DBT_PROJECT_DIR, help="dbt project folder"
+        "--registry",
+        type=Path,
+        help="registry YAML (default: $UMKM_SOURCE_REGISTRY, else the repository's)",
+    )
+    generate.add_argument(
+        "--dbt-project",
+        type=Path,
+        help="dbt project folder (default: $UMKM_DBT_PROJECT_DIR, else the repository's)",
     )
     generate.set_defaults(func=_generate)
 
@@ -44,7 +47,7 @@ def _generate(args: argparse.Namespace) -> int:
     from umkm.sources import generate, load_registry
 
     try:
-        registry = load_registry(args.registry.resolve())
+        registry = load_registry(args.registry)
         if args.check:
             drifted = generate.drift(registry, args.dbt_project)
         else:

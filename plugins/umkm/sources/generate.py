@@ -263,9 +263,11 @@ def _generated_on_disk(project_dir: Path) -> set[Path]:
     return found
 
 
-def drift(registry: dict[str, Source], project_dir: Path = settings.DBT_PROJECT_DIR) -> list[str]:
+def drift(registry: dict[str, Source], project_dir: Path | None = None) -> list[str]:
     """The generated files that differ from what the registry gives: missing, changed, or
-    generated once for a marketplace the registry no longer has (paths in the project)."""
+    generated once for a marketplace the registry no longer has (paths in the project;
+    default: `settings.dbt_project_dir()`)."""
+    project_dir = project_dir or settings.dbt_project_dir()
     expected = render(registry)
     problems = []
     for rel, text in expected.items():
@@ -279,9 +281,10 @@ def drift(registry: dict[str, Source], project_dir: Path = settings.DBT_PROJECT_
     return problems
 
 
-def write(registry: dict[str, Source], project_dir: Path = settings.DBT_PROJECT_DIR) -> list[str]:
+def write(registry: dict[str, Source], project_dir: Path | None = None) -> list[str]:
     """Write every generated file that differs, remove those the registry no longer gives
     (only files carrying the header); returns what changed, as `drift` names it."""
+    project_dir = project_dir or settings.dbt_project_dir()
     changed = drift(registry, project_dir)
     expected = render(registry)
     for rel, text in expected.items():

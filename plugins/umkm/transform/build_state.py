@@ -68,7 +68,7 @@ def code_digest() -> str:
 
     key = os.environ.get("UMKM_PII_KEY") or DEV_PII_KEY
     keyed = hmac.new(key.encode(), b"umkm-build-state", hashlib.sha256).hexdigest()[:16]
-    return f"{_files_digest(settings.DBT_PROJECT_DIR, MIGRATIONS_DIR, FUNCTIONS_DIR)}:{keyed}"
+    return f"{_files_digest(settings.dbt_project_dir(), MIGRATIONS_DIR, FUNCTIONS_DIR)}:{keyed}"
 
 
 def raw_state(conn) -> str:

@@ -45,23 +45,32 @@ def build_manifest() -> Path:
     env["DBT_TARGET_PATH"] = str(manifest_dir())
     proc = subprocess.run(
         [dbt_executable(), "parse", "--quiet"],
-        cwd=settings.DBT_PROJECT_DIR,
+        cwd=settings.dbt_project_dir(),
         env=env,
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
         raise DbtError(f"dbt parse failed\n{(proc.stdout + proc.stderr)[-4000:]}")
+    _manifest_project_file().write_text(str(settings.dbt_project_dir()))
     return manifest_path()
 
 
+def _manifest_project_file() -> Path:
+    """Names the project the manifest was parsed from (`UMKM_DBT_PROJECT_DIR` may change)."""
+    return manifest_dir() / "project_dir"
+
+
 def ensure_manifest() -> Path:
-    """Rebuild the manifest when any file of the dbt project is newer than it."""
+    """Rebuild the manifest when any file of the dbt project is newer than it, or when it was
+    parsed from another project folder."""
     path = manifest_path()
-    if path.exists():
+    marker = _manifest_project_file()
+    parsed_from = marker.read_text() if marker.exists() else str(settings.DBT_PROJECT_DIR)
+    if path.exists() and parsed_from == str(settings.dbt_project_dir()):
         built = path.stat().st_mtime
         newest = max(
-            (p.stat().st_mtime for p in settings.DBT_PROJECT_DIR.rglob("*") if p.is_file()),
+            (p.stat().st_mtime for p in settings.dbt_project_dir().rglob("*") if p.is_file()),
             default=0.0,
         )
         if newest <= built:
@@ -82,8 +91,8 @@ def dbt_executable() -> str:
 def dbt_environment(url: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(dbt_env(url or warehouse_url()))
-    env["DBT_PROFILES_DIR"] = str(settings.DBT_PROJECT_DIR)
-    env["DBT_PROJECT_DIR"] = str(settings.DBT_PROJECT_DIR)
+    env["DBT_PROFILES_DIR"] = str(settings.dbt_project_dir())
+    env["DBT_PROJECT_DIR"] = str(settings.dbt_project_dir())
     env["DBT_TARGET_PATH"] = str(target_dir())
     env["DBT_LOG_PATH"] = str(settings.logs_dir() / "dbt")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -120,7 +129,7 @@ def run_dbt(
         cmd += ["--vars", json.dumps(variables)]
     proc = subprocess.run(
         cmd,
-        cwd=settings.DBT_PROJECT_DIR,
+        cwd=settings.dbt_project_dir(),
         env=dbt_environment(url),
         capture_output=capture,
         text=True,
@@ -142,7 +151,7 @@ def publish_docs(out_dir: Path, url: str | None = None) -> Path:
         env["DBT_TARGET_PATH"] = target
         proc = subprocess.run(
             [dbt_executable(), "docs", "generate", "--static", "--quiet"],
-            cwd=settings.DBT_PROJECT_DIR,
+            cwd=settings.dbt_project_dir(),
             env=env,
             capture_output=True,
             text=True,

@@ -84,13 +84,13 @@ def file_context():
 
     import umkm.validation.gx_expectations  # noqa: F401 - stored results name its type
 
-    state = str(settings.state_dir())
-    if _FILE.get("state") != state:
+    state, root = str(settings.state_dir()), str(settings.expectations_dir())
+    if (_FILE.get("state"), _FILE.get("root")) != (state, root):
         os.environ["UMKM_STATE_DIR"] = state  # substituted in great_expectations.yml
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-        context = gx.get_context(mode="file", context_root_dir=str(settings.EXPECTATIONS_DIR))
+        context = gx.get_context(mode="file", context_root_dir=root)
         _quiet(context)
-        _FILE.update(state=state, context=context)
+        _FILE.update(state=state, root=root, context=context)
     return _FILE["context"]
 
 

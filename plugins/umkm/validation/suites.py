@@ -31,7 +31,6 @@ from typing import Any
 from umkm import settings
 from umkm.sources import Source, get_source, load_registry
 
-SUITES_DIR = settings.EXPECTATIONS_DIR / "expectations"
 LANDING_COLUMNS = ("snapshot", "record_id", "record", "batch_id", "feed_position", "loaded_at")
 #: Namespace of the deterministic ids of suites and expectations (stable files in git).
 _NAMESPACE = uuid.UUID("6c1d2a8e-5b7f-4e0a-9f57-3a0c0de0f11e")
@@ -582,16 +581,22 @@ def suite_document(source_id: str) -> dict[str, Any]:
     return doc
 
 
-def suite_path(source_id: str, directory: Path = SUITES_DIR) -> Path:
-    return directory / f"{suite_name(source_id)}.json"
+def suites_dir() -> Path:
+    """Where the suite files are: `expectations/expectations/` of `settings.expectations_dir()`."""
+    return settings.expectations_dir() / "expectations"
+
+
+def suite_path(source_id: str, directory: Path | None = None) -> Path:
+    return (directory or suites_dir()) / f"{suite_name(source_id)}.json"
 
 
 def render(source_id: str) -> str:
     return json.dumps(suite_document(source_id), indent=2, sort_keys=True) + "\n"
 
 
-def write_suites(directory: Path = SUITES_DIR) -> list[Path]:
+def write_suites(directory: Path | None = None) -> list[Path]:
     """(Re)write every source's suite file; returns the paths written."""
+    directory = directory or suites_dir()
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for source_id in load_registry():
@@ -601,7 +606,7 @@ def write_suites(directory: Path = SUITES_DIR) -> list[Path]:
     return written
 
 
-def load_suite_document(source_id: str, directory: Path = SUITES_DIR) -> dict[str, Any]:
+def load_suite_document(source_id: str, directory: Path | None = None) -> dict[str, Any]:
     path = suite_path(source_id, directory)
     if not path.exists():
         raise FileNotFoundError(f"{path} missing: run `umkm validate --write-suites`")
