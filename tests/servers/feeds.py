@@ -121,6 +121,9 @@ class FeedServer:
     wrong_manifest_rows: bool = False
     quote_all: bool = False  # RFC 4180 quoting of every field (bare CR in hostile text)
     page_delay_s: float = 0.0  # slow every answer (to kill a pull mid-way)
+    #: records to serve instead of the generated ones, each with its id as its first key (a
+    #: source of the test's own with field names of its own; JSON protocols)
+    served: list[dict[str, Any]] | None = None
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -134,9 +137,13 @@ class FeedServer:
             "ckan": "ckan",
             "file-drop": "filedrop",
         }.get(self.protocol)
-        self.records = [merchant(i, style) for i in range(self.count)] if style else []
-        if self.protocol == "apikey-offset":
-            self.records.sort(key=lambda r: r["store_id"])
+        if self.served is not None:
+            self.records = [dict(r) for r in self.served]
+        else:
+            self.records = [merchant(i, style) for i in range(self.count)] if style else []
+        if self.protocol == "apikey-offset" and self.records:  # by store id, as strings
+            id_field = next(iter(self.records[0]))
+            self.records.sort(key=lambda r: str(r[id_field]))
 
     # -- life cycle ------------------------------------------------------------------------
     @property
