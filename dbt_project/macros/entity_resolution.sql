@@ -20,7 +20,7 @@
 
 {% macro er_setting(name) -%}
 {%- set defaults = {
-    'er_match_probability': 0.9,
+    'er_match_probability': 0.98,
     'er_strong_probability': 0.999,
     'er_review_band': [0.2, 0.99],
     'er_max_block_size': 30,
@@ -42,9 +42,13 @@
     that holds gives the level. `bands`: then the level by a similarity value against
     ascending lower bounds (width_bucket: the value is computed once). `tf`: the exact
     level whose u is replaced by the agreeing value's frequency among the records
-    (int_er_term_frequencies, kind = the comparison's name). The commodity `Lainnya` (goods
-    outside the nine, macro commodity_of_categories) is a catch-all, not a value two
-    records can agree on: the comparison does not apply to it. -#}
+    (int_er_term_frequencies, kind = the comparison's name). `group`: comparisons that
+    describe one thing other than the business (macro er_sum_weights): the owner's name,
+    e-mail and national ID all describe the owner, and one person can own several
+    businesses, each carrying the same three, so their agreements are not independent
+    evidence. The commodity `Lainnya` (goods outside the nine, macro
+    commodity_of_categories) is a catch-all, not a value two records can agree on: the
+    comparison does not apply to it. -#}
 {% macro er_comparisons() -%}
 {{- return([
     {
@@ -63,6 +67,7 @@
     },
     {
         'name': 'owner',
+        'group': 'owner',
         'applies': "{a}.owner_hash is not null and {b}.owner_hash is not null",
         'levels': [
             {'label': 'equal (titles, degrees and word order aside)', 'when': "{a}.owner_hash = {b}.owner_hash", 'tf': true},
@@ -97,6 +102,7 @@
     },
     {
         'name': 'email',
+        'group': 'owner',
         'applies': "{a}.email_hash is not null and {b}.email_hash is not null",
         'levels': [{'label': 'equal', 'when': "{a}.email_hash = {b}.email_hash", 'tf': true}],
     },
@@ -107,6 +113,7 @@
     },
     {
         'name': 'national_id',
+        'group': 'owner',
         'applies': "{a}.nik_hash is not null and {b}.nik_hash is not null",
         'levels': [{'label': 'equal', 'when': "{a}.nik_hash = {b}.nik_hash"}],
     },

@@ -52,13 +52,15 @@ def marts(warehouse):
             """create table marts.mart_er_parameters (parameter text, slot_index int,
                comparison text, level_number int, meaning text, m_probability float8,
                u_probability float8, match_weight float8, prior_probability float8,
-               expected_matching_pairs float8, links_accepted bigint)"""
+               expected_matching_pairs float8, links_accepted bigint,
+               link_threshold float8)"""
         )
         conn.execute(
             """insert into marts.mart_er_parameters values
-               ('level', 1, 'phone', 0, 'none of these', 0.1, 0.999, -3.3, null, null, null),
-               ('level', 2, 'phone', 1, 'equal', 0.9, 0.0001, 13.1, null, null, null),
-               ('prior', null, null, null, 'prior', null, null, -12.6, 0.00016, 1614.4, 1614)"""
+               ('level', 1, 'phone', 0, 'none of these', 0.1, 0.999, -3.3, null, null, null, null),
+               ('level', 2, 'phone', 1, 'equal', 0.9, 0.0001, 13.1, null, null, null, null),
+               ('prior', null, null, null, 'prior', null, null, -12.6, 0.00016, 1614.4, 1614,
+                0.98)"""
         )
         conn.execute(
             """create table marts.mart_umkm_by_platform (snapshot date, platform text,
@@ -95,7 +97,7 @@ def test_bridge_intervals_and_the_learned_model_are_shown(marts, tmp_path):
     assert "no uncertain link" in bridge  # another matching step, exact here
     assert "a count" in bridge  # steps 1-3 and 10 count records
     model = _text(html, "er-model")
-    assert "1,614 links accepted" in model
+    assert "1,614 links accepted (match probability 0.98 or more)" in model
     assert "phone equal 0.9000 1.00e-04 +13.1" in model
 
 

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import pytest
 
-from tests.transform.world import PREVIOUS, SNAPSHOT, TRUTH, insert_world
+from tests.transform.world import BUILD_VARIABLES, PREVIOUS, SNAPSHOT, TRUTH, insert_world
 from umkm.transform.dbt import run_dbt, target_dir
 from umkm.warehouse.db import connect
 
@@ -29,7 +29,7 @@ def built(warehouse):
             "cautious",
         ],
         url=warehouse,
-        variables={"unit_tests_with_reference": True},
+        variables=BUILD_VARIABLES,
         capture=True,
     )
     results = json.loads((target_dir() / "run_results.json").read_text())

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.dbt
 
 DRAWS = 400
 
-#: (rid_a, rid_b, match probability); clusters as entity resolution chose them (>= 0.9)
+#: (rid_a, rid_b, match probability); clusters as entity resolution chose them (links at
+#: er_match_probability or more)
 PAIRS = [
     (1, 2, 0.9999),  # certain: one cluster {1, 2}
     (2, 3, 0.5),  # uncertain: 3 joins {1, 2} in about half the draws

@@ -52,6 +52,8 @@ U_TRUE = {
 MISSING = {"email": 0.5, "licence": 0.7, "national_id": 0.95, "platform_named": 0.8,
            "address": 0.4}  # fmt: skip
 COMPARISONS = list(M_TRUE)
+#: comparisons that describe the owner (macro er_comparisons, `group`): one agreement counts
+OWNER_GROUP = {"owner", "email", "national_id"}
 N_MATCHES = 1500
 N_RECORDS = 6000
 
@@ -172,8 +174,15 @@ def test_scores_follow_from_the_parameters_and_separate_the_classes(model, wareh
             "join intermediate.int_entity_pairs_compared as c using (rid_a, rid_b)"
         ).fetchall()
     for row in scored[:200]:
-        expected = prior_weight + sum(
-            weights[(c, level)] for c, level in zip(COMPARISONS, row[3:], strict=True) if level >= 0
+        levels = zip(COMPARISONS, row[3:], strict=True)
+        applying = {c: weights[(c, level)] for c, level in levels if level >= 0}
+        owner = [w for c, w in applying.items() if c in OWNER_GROUP]
+        # the owner's name, e-mail and national ID: every disagreement, the strongest agreement
+        expected = (
+            prior_weight
+            + sum(w for c, w in applying.items() if c not in OWNER_GROUP)
+            + sum(min(w, 0.0) for w in owner)
+            + max([0.0, *owner])
         )
         assert row[0] == pytest.approx(expected, abs=1e-9)
         assert row[1] == pytest.approx(1 / (1 + 2**-expected), abs=1e-9)

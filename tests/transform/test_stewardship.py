@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.transform.world import SNAPSHOT, TRUTH, insert_world
+from tests.transform.world import BUILD_VARIABLES, SNAPSHOT, TRUTH, insert_world
 from umkm.stewardship.review import RecordRef, ReviewError, label_pair
 from umkm.transform.dbt import run_dbt
 from umkm.warehouse.db import connect
@@ -31,7 +31,7 @@ ER_AND_AFTER = [
 
 
 def _build(url: str, args: list[str]) -> None:
-    run_dbt(args, url=url, variables={"unit_tests_with_reference": True}, capture=True)
+    run_dbt(args, url=url, variables=BUILD_VARIABLES, capture=True)
 
 
 def _entity(url: str, source_id: str, record_id: str) -> str:

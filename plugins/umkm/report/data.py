@@ -25,7 +25,8 @@ QUERIES: dict[str, str] = {
     """,
     "er_model": """
         select parameter, comparison, level_number, meaning, m_probability, u_probability,
-               match_weight, prior_probability, expected_matching_pairs, links_accepted
+               match_weight, prior_probability, expected_matching_pairs, links_accepted,
+               link_threshold
         from marts.mart_er_parameters
         order by parameter desc, slot_index
     """,

@@ -1,6 +1,7 @@
 {#- What entity resolution learned from this build's data, for reviewers and the report: the
     Fellegi-Sunter parameters of int_er_parameters (docs/ENTITY_RESOLUTION.md), one row per
-    comparison level and one `prior` row, with the links they made. No personal data. -#}
+    comparison level and one `prior` row, with the links they made and the match probability a
+    link needs (er_match_probability). No personal data. -#}
 with
 
 parameters as (
@@ -25,7 +26,10 @@ final as (
         parameters.estimated_in,
         parameters.prior_probability,
         parameters.expected_matching_pairs,
-        case when parameters.parameter = 'prior' then links.n_links end as links_accepted
+        case when parameters.parameter = 'prior' then links.n_links end as links_accepted,
+        case
+            when parameters.parameter = 'prior' then {{ er_setting('er_match_probability') }}
+        end::float8 as link_threshold
     from parameters
     cross join links
 )
