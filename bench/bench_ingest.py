@@ -86,7 +86,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
 
-    from umkm.sim import start_simulator
+    from umkm.runner.simulator import start_simulator
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_pipeline import drop_database, fresh_database, stage_baseline

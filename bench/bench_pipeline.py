@@ -352,7 +352,7 @@ def main() -> int:
         Path(args.out).write_text(json.dumps(result))
         return 0
 
-    from umkm.sim import start_simulator
+    from umkm.runner.simulator import start_simulator
     from umkm.warehouse.db import connect
 
     if args.warehouse_url:

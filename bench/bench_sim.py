@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_sim.py --scale 1.0 [--snapshot 2017-11-15] [--sequential]
         [--profile heldout]
 
-Starts `python -m umkm.sim serve` (one forked listener per source), pulls one whole snapshot
+Starts `umkm-sim serve` (one forked listener per source), pulls one whole snapshot
 of every record-bearing source with a minimal keep-alive client (one client process per
 source, all at once; `--sequential` pulls one source at a time), and prints records/s per
 source, the aggregate (all records / wall time of the whole pull), and the server's peak
@@ -34,7 +34,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
-from umkm.sim import start_simulator
+from umkm.runner.simulator import start_simulator
 
 SOURCES = [
     "tokopedia", "lazada", "shopee", "bukalapak", "blibli", "blanja", "mataharimall",

@@ -782,7 +782,7 @@ def _truth_dir(args) -> Path:
     if args.truth:
         given = Path(args.truth)
         return given / "truth" if (given / "truth" / "records.csv").exists() else given
-    from umkm.sim import write_truth
+    from umkm_sim import write_truth
 
     out = settings.state_dir() / "bench" / f"truth-{args.scale}-seed{args.seed}"
     if not (out / "truth" / "records.csv").exists():

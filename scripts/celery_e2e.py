@@ -15,7 +15,7 @@ and two Celery workers. This script builds that shape out of local processes:
    api-server, scheduler, dag-processor, TWO Celery workers with different hostnames
    (`worker-1-<pid>@<host>`, `worker-2-<pid>@<host>`), and a triggerer when
    `warehouse_build` runs (dbt's per-model Cosmos sensors defer to it);
-4. the sources: the feed simulator (`python -m umkm.sim serve --base-port 0`, tiny scale),
+4. the sources: the feed simulator (`umkm-sim serve --base-port 0`, tiny scale),
    or the tests' loopback feed servers (`tests/servers/feeds.py`, `--feeds loopback`), handed
    to the workers as `AIRFLOW_CONN_UMKM_<SOURCE>`;
 5. `airflow dags unpause` + `airflow dags trigger` (the CLI's own commands, run in this
@@ -89,8 +89,8 @@ from typing import IO
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "tests")]
 
-from umkm.sim.handle import SimulatorHandle  # noqa: E402
-from umkm.sim.handle import start_simulator as start_sim  # noqa: E402
+from umkm.runner.simulator import SimulatorHandle  # noqa: E402
+from umkm.runner.simulator import start_simulator as start_sim  # noqa: E402
 from umkm.sources import get_source  # noqa: E402
 from umkm.warehouse.bootstrap import create_database_sql  # noqa: E402
 
@@ -279,7 +279,7 @@ class Feeds:
 
 
 def sim_available() -> bool:
-    return (ROOT / "plugins" / "umkm" / "sim" / "__main__.py").exists()
+    return (ROOT / "simulator" / "umkm_sim" / "__main__.py").exists()
 
 
 def start_feeds(kind: str, snapshots: list[str], scale: float, seed: int, log_dir: Path) -> Feeds:
@@ -292,12 +292,12 @@ def start_feeds(kind: str, snapshots: list[str], scale: float, seed: int, log_di
                 raise
             log(f"{exc}: using the loopback feed servers instead")
     elif kind == "sim":
-        raise SetupError("no feed simulator (python -m umkm.sim) in this checkout")
+        raise SetupError("no feed simulator (umkm-sim, simulator/umkm_sim) in this checkout")
     return start_loopback(snapshots)
 
 
 def start_simulator(snapshot: str, scale: float, seed: int, log_dir: Path) -> Feeds:
-    log(f"feeds: the feed simulator (umkm.sim serve, scale {scale}, seed {seed})")
+    log(f"feeds: the feed simulator (umkm-sim serve, scale {scale}, seed {seed})")
     try:
         # its own session: the chaos drills kill process groups, never the feeds'
         handle = start_sim(
@@ -622,7 +622,7 @@ class E2E:
             args.feeds, self.snapshots, args.scale, args.seed, self.tmp / "logs"
         )
 
-        from umkm.orchestration import airflow_env
+        from umkm.runner import airflow_env
 
         env = airflow_env.airflow_env(self.warehouse, extra=self.feeds.env)
         home = Path(env["AIRFLOW_HOME"])

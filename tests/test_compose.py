@@ -84,7 +84,7 @@ def test_connection_names_exist():
             assert name in known, name
 
 
-@pytest.mark.parametrize("service", ["airflow-scheduler", "airflow-worker-1", "simulator"])
+@pytest.mark.parametrize("service", ["airflow-scheduler", "airflow-worker-1"])
 def test_mounts_match_the_repository_layout(service):
     volumes = SERVICES[service]["volumes"]
     mounts = {}
@@ -113,6 +113,32 @@ def test_mounts_match_the_repository_layout(service):
 
 def test_simulator_serves_every_source_on_consecutive_ports():
     command = SERVICES["simulator"]["command"]
-    assert "umkm sim serve" in command and "--base-port 8101" in command
+    assert "python -m umkm_sim serve" in command and "--base-port 8101" in command
     assert "--env-out" in command
     assert len(load_registry()) == 11
+
+
+def test_simulator_is_mounted_into_its_own_service_only():
+    """The simulator's package is no Airflow plugin: the simulator service mounts
+    ./simulator (on its PYTHONPATH), the reference files and the state volume, where it
+    writes the connections file the Airflow services read; no Airflow service mounts it."""
+    service = SERVICES["simulator"]
+    mounts = {}
+    for spec in service["volumes"]:
+        source, target = spec.split(":")[:2]
+        mounts[target] = source
+        if source.startswith("."):
+            assert (ROOT / source).resolve().exists() or source.startswith("../shared"), source
+    env = service["environment"]
+    assert mounts[env["PYTHONPATH"]] == "./simulator"
+    assert (ROOT / "simulator" / "umkm_sim" / "__main__.py").exists()
+    assert "./plugins" not in mounts.values()
+    assert mounts[env["UMKM_WILAYAH_DIR"]].endswith("reference/wilayah")
+    env_out = service["command"].split("--env-out")[1].split()[0].strip('"')
+    airflow_env = SERVICES["airflow-scheduler"]["environment"]
+    assert env_out == airflow_env["UMKM_CONNECTIONS_FILE"]
+    state = next(t for t, s in mounts.items() if not s.startswith("."))
+    assert env_out.startswith(state)
+    for name in [*AIRFLOW_SERVICES, "airflow-init"]:
+        sources = [spec.split(":")[0] for spec in SERVICES[name].get("volumes", [])]
+        assert "./simulator" not in sources, name

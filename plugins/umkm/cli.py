@@ -19,7 +19,6 @@ from umkm import settings
 #: Modules that contribute subcommands (each has `add_parser(subparsers)`).
 SUBCOMMAND_MODULES = [
     "umkm.sources.cli",
-    "umkm.sim.cli",
     "umkm.loading.cli",
     "umkm.validation.cli",
     "umkm.evaluation.cli",
@@ -97,7 +96,7 @@ def _add_warehouse(sub) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from umkm.orchestration import run as runner
+    from umkm.runner import run as runner
 
     try:
         summary = runner.run(
@@ -124,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _add_run(sub) -> None:
-    from umkm.orchestration.run import DEFAULT_SCALE, DEFAULT_SEED
+    from umkm.runner.run import DEFAULT_SCALE, DEFAULT_SEED
 
     p = sub.add_parser("run", help="run the whole pipeline for one snapshot through Airflow")
     p.add_argument("--snapshot", default=settings.HEADLINE_SNAPSHOT, help="YYYY-MM-DD")
@@ -149,7 +148,7 @@ def _add_run(sub) -> None:
 
 
 def _airflow(args: argparse.Namespace) -> int:
-    from umkm.orchestration import airflow_env
+    from umkm.runner import airflow_env
     from umkm.warehouse import warehouse_url
 
     env = airflow_env.airflow_env(warehouse_url())
@@ -161,6 +160,35 @@ def _add_airflow(sub) -> None:
     p = sub.add_parser("airflow", help="run the airflow CLI with the project's Airflow home")
     p.add_argument("airflow_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=_airflow)
+
+
+# --- sim: the simulator's own command ---------------------------------------------------
+
+
+def _sim(args: argparse.Namespace) -> int:
+    """`umkm sim ARGS` becomes the simulator's command with ARGS (`umkm-sim ARGS`), in place
+    of this process: its output, exit code and signals are the simulator's own."""
+    from umkm.runner.simulator import simulator_command
+
+    cmd = [*simulator_command(), *args.sim_args]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvp(cmd[0], cmd)  # noqa: S606 - a list of arguments, as subprocess takes
+    except OSError as exc:
+        print(f"error: cannot run the feed simulator ({' '.join(cmd)}): {exc}", file=sys.stderr)
+        return 2
+    return 0  # not reached
+
+
+def _add_sim(sub) -> None:
+    p = sub.add_parser(
+        "sim",
+        help="the feed simulator (serve, truth): runs its own command, umkm-sim",
+        add_help=False,  # main() hands `umkm sim ...` to umkm-sim before parsing
+    )
+    p.add_argument("sim_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_sim)
 
 
 # --- root ------------------------------------------------------------------------------
@@ -176,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_warehouse(sub)
     _add_run(sub)
     _add_airflow(sub)
+    _add_sim(sub)
     for name in SUBCOMMAND_MODULES:
         try:
             module = importlib.import_module(name)
@@ -188,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["sim"]:  # everything after `sim` is the simulator's, --help included
+        return _sim(argparse.Namespace(sim_args=argv[1:]))
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

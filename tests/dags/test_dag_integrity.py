@@ -92,11 +92,16 @@ PROBE = textwrap.dedent(
     for path in sys.argv[1:]:
         runpy.run_path(path)
     print("imported", len(sys.argv) - 1)
+    loaded = sorted(
+        m for m in sys.modules
+        if m == "umkm_sim" or m.startswith(("umkm_sim.", "umkm.runner"))
+    )
+    print("loaded", ",".join(loaded))
     """
 )
 
 
-def test_importing_dag_files_makes_no_connection(tmp_path):
+def test_importing_dag_files_makes_no_connection_and_loads_no_runner_or_simulator(tmp_path):
     files = sorted(str(p) for p in settings.DAGS_DIR.glob("*.py"))
     env = dict(os.environ, AIRFLOW_HOME=str(tmp_path))
     env.pop("WAREHOUSE_URL", None)
@@ -105,6 +110,8 @@ def test_importing_dag_files_makes_no_connection(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"imported {len(files)}" in proc.stdout
+    # neither the simulator (umkm_sim) nor the local runner (umkm.runner) comes with them
+    assert "loaded \n" in proc.stdout, proc.stdout
 
 
 def test_build_has_one_task_per_dbt_model(dagbag):

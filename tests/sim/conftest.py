@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from umkm.sim import start_simulator
+from umkm.runner.simulator import start_simulator
 
 SEED = 11
 SCALE = 0.001

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from umkm import settings
-from umkm.sim import records
-from umkm.sim.config import SimConfig
-from umkm.sim.render import Renderer
-from umkm.sim.truth import bridge, kominfo_summary
-from umkm.sim.world import build_world, day
+from umkm_sim import records
+from umkm_sim.config import SimConfig
+from umkm_sim.render import Renderer
+from umkm_sim.truth import bridge, kominfo_summary
+from umkm_sim.world import build_world, day
 
 HEADLINE = date(2017, 11, 15)
 

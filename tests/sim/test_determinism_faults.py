@@ -10,7 +10,8 @@ import requests
 
 from sim.client import Client, parse_conn
 from sim.conftest import HEADLINE, SCALE, SEED
-from umkm.sim import start_simulator, write_truth
+from umkm.runner.simulator import start_simulator
+from umkm_sim import write_truth
 
 
 def _raw_pages(env: dict[str, str]) -> dict[str, bytes]:
@@ -160,9 +161,9 @@ def test_no_list_count_follows_the_odds_ratio():
     online UMKM what the config says: doubling it doubles the 'neither' cell."""
     from datetime import date
 
-    from umkm.sim.config import SimConfig
-    from umkm.sim.truth import bridge
-    from umkm.sim.world import build_world
+    from umkm_sim.config import SimConfig
+    from umkm_sim.truth import bridge
+    from umkm_sim.world import build_world
 
     snap = date(2017, 11, 15)
     base = build_world(SimConfig(seed=11, scale=0.001))
@@ -226,10 +227,10 @@ def _render_digests(seed: int, scale: float) -> tuple[str, str]:
 
     import numpy as np
 
-    from umkm.sim import records
-    from umkm.sim.config import SimConfig
-    from umkm.sim.render import Renderer
-    from umkm.sim.world import build_world, day
+    from umkm_sim import records
+    from umkm_sim.config import SimConfig
+    from umkm_sim.render import Renderer
+    from umkm_sim.world import build_world, day
 
     world = build_world(SimConfig(seed=seed, scale=scale))
     r = Renderer(world)

@@ -23,12 +23,12 @@ from datetime import date
 import numpy as np
 import pytest
 
-from umkm.sim import heldout as H
-from umkm.sim import records
-from umkm.sim import render as R
-from umkm.sim.config import NoiseProfile, SimConfig
-from umkm.sim.render import make_renderer
-from umkm.sim.world import build_world, day
+from umkm_sim import heldout as H
+from umkm_sim import records
+from umkm_sim import render as R
+from umkm_sim.config import NoiseProfile, SimConfig
+from umkm_sim.render import make_renderer
+from umkm_sim.world import build_world, day
 
 HEADLINE = date(2017, 11, 15)
 SEED = 23
@@ -558,7 +558,7 @@ def test_same_world_protocol_and_invalid_records_as_the_default(default_world, h
 
 
 def test_truth_is_the_same_for_both_profiles(tmp_path):
-    from umkm.sim import write_truth
+    from umkm_sim import write_truth
 
     a = write_truth(tmp_path / "a", SEED, 0.001, "2017-11-15")
     b = write_truth(tmp_path / "b", SEED, 0.001, "2017-11-15", profile="heldout")

@@ -80,7 +80,7 @@ def _publish_world(url: str, env: dict[str, str], monkeypatch) -> list[str]:
 @pytest.fixture(scope="module", params=_servers())
 def world(request):
     """(url, published sources, manifest of the build) on one server."""
-    from umkm.sim import start_simulator
+    from umkm.runner.simulator import start_simulator
 
     admin_url = request.param()
     url = create_test_database(admin_url, "plans")

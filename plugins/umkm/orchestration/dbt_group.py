@@ -13,7 +13,7 @@ Parsing the DAG never calls dbt: the task group is rendered from a manifest buil
 to a single `dbt_build` task, and says so in its docs.
 
 The warehouse reaches dbt through the environment of the Airflow processes
-(`WAREHOUSE_HOST`, ... derived from `WAREHOUSE_URL` by `umkm.orchestration.airflow_env`),
+(`WAREHOUSE_HOST`, ... derived from `WAREHOUSE_URL` by `umkm.runner.airflow_env`),
 never through operator arguments: those are serialised into Airflow's database and UI.
 """
 

@@ -17,16 +17,31 @@ from pathlib import Path
 
 import numpy as np
 
-from umkm.bridge import STEP_IDS
-from umkm.sim import config as C
-from umkm.sim import render
-from umkm.sim.world import (
+from umkm_sim import config as C
+from umkm_sim import render
+from umkm_sim.world import (
     BRAND,
     DUPLICATE_KIND,
     INVALID_KINDS,
     LARGE_NONE,
     World,
     day,
+)
+
+#: The reconciliation bridge's step ids, in order (docs/BRIDGE.md, from the shared
+#: RECONCILIATION.md): the keys of world.json's bridge. The pipeline spells the same ids in
+#: `umkm.bridge.STEP_IDS`; tests/sim/test_package.py pins the two equal.
+STEP_IDS: tuple[str, ...] = (
+    "kominfo_published",
+    "feed_recount_gap",
+    "ministry_list_records",
+    "same_platform_duplicate_shops",
+    "cross_platform_duplicates",
+    "large_enterprises",
+    "dormant_accounts",
+    "not_in_registry",
+    "registry_only",
+    "kemenkopukm_registry",
 )
 
 
@@ -49,7 +64,7 @@ def kominfo_summary(world: World, d: int) -> dict:
     if gap and live:
         shares = np.array([world.cfg.platform_shares[p.name] for p in live], dtype=float)
         sign = 1 if gap > 0 else -1
-        from umkm.sim.world import largest_remainder
+        from umkm_sim.world import largest_remainder
 
         parts = largest_remainder(abs(gap), shares) * sign
         counts = [c + int(g) for c, g in zip(counts, parts, strict=True)]
@@ -61,7 +76,7 @@ def kominfo_summary(world: World, d: int) -> dict:
 
 
 def _year(d: int) -> int:
-    from umkm.sim.world import from_day
+    from umkm_sim.world import from_day
 
     return from_day(d).year
 

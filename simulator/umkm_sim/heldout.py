@@ -7,7 +7,7 @@ every platform, other streets and address styles, real kecamatan and kelurahan n
 variations the default profile never makes (legal forms spelled out or at the end,
 honorifics and degrees, initials, dropped and swapped names, province short forms, regency
 aliases, phones with dots, businesses without phone and e-mail on some records). Every
-variation class appears at a rate of `umkm.sim.config.NoiseProfile` (docs/SIMULATOR.md,
+variation class appears at a rate of `umkm_sim.config.NoiseProfile` (docs/SIMULATOR.md,
 "Noise profiles").
 
 The world (entities, accounts, registry, e-Smart rows, invalid records, ids, dates) is the
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from umkm.sim import config as C
-from umkm.sim.render import (
+from umkm_sim import config as C
+from umkm_sim.render import (
     AREA,
     ISO_DATES,
     MOBILE,
@@ -36,7 +36,7 @@ from umkm.sim.render import (
     mix,
     registry_ids,
 )
-from umkm.sim.world import Platform, Regions, World
+from umkm_sim.world import Platform, Regions, World
 
 
 def _w(text: str) -> list[str]:
@@ -443,9 +443,9 @@ def _clean(name: str) -> str | None:
 
 def load_places(regions: Regions, wilayah: Path | None = None) -> Places:
     if wilayah is None:
-        from umkm import settings
+        from umkm_sim import paths
 
-        wilayah = settings.wilayah_dir()
+        wilayah = paths.wilayah_dir()
     index = {code: i for i, code in enumerate(regions.codes)}
     districts: list[list[tuple[str, str]]] = [[] for _ in regions.codes]
     with open(wilayah / "districts.csv", newline="", encoding="utf-8") as handle:
@@ -1051,7 +1051,7 @@ def _phone_text(phone: tuple[str, str, str], intl: bool, intl_kind: int, grouped
 def registry_json(r: HeldoutRenderer, rows: np.ndarray, d: int) -> list[str]:
     """Kemenkop registry records of the held-out profile (JSON texts, `_id` first); ids,
     codes, scales, dates, statuses and the invalid records are the default profile's."""
-    from umkm.sim.records import BAD_CODES, REG_STATUS, SCALES
+    from umkm_sim.records import BAD_CODES, REG_STATUS, SCALES
 
     w = r.world
     reg = w.registry
@@ -1100,7 +1100,7 @@ def registry_json(r: HeldoutRenderer, rows: np.ndarray, d: int) -> list[str]:
 def esmart_rows(r: HeldoutRenderer, year: int) -> list[list]:
     """The data rows of the e-Smart IKM file of `year`, held-out profile (numbers, years,
     commodities, marketplaces and invalid rows as in the default profile)."""
-    from umkm.sim.records import ESMART_MARKET
+    from umkm_sim.records import ESMART_MARKET
 
     w = r.world
     es = w.esmart

@@ -4,7 +4,7 @@
 2. Airflow: config, metadata DB and pools under `.local/airflow`;
 3. the sources: by default a feed simulator started here, its connection settings exported
    as `AIRFLOW_CONN_UMKM_<SOURCE>`; with `--no-sim`, those already in the environment;
-4. the DAGs, through `umkm.orchestration.execute` (ingestion per source, then the build);
+4. the DAGs, through `umkm.runner.execute` (ingestion per source, then the build);
 5. a short summary.
 """
 
@@ -22,10 +22,10 @@ import psycopg
 
 from umkm import settings
 from umkm.loading.audit import latest_build, latest_loads
-from umkm.orchestration import airflow_env
 from umkm.orchestration.snapshots import parse_snapshot
-from umkm.sim import handle as sim_handle
-from umkm.sim.handle import SimulatorHandle
+from umkm.runner import airflow_env
+from umkm.runner import simulator as sim_process
+from umkm.runner.simulator import SimulatorHandle
 from umkm.sources import load_registry
 from umkm.transform.dbt import ensure_manifest
 from umkm.warehouse import connect, warehouse_url
@@ -43,15 +43,15 @@ class RunError(RuntimeError):
 def start_simulator(
     seed: int, scale: float, snapshot: str, log_path: Path, profile: str = "default"
 ) -> SimulatorHandle:
-    """Start `umkm sim serve` as its own process; wait for its READY line. Its connection
-    settings are also written to `.local/sim/connections.env` for other shells. `profile`
-    is the simulator's noise profile (`default`, or `heldout` to measure entity resolution
-    on text it was not tuned on)."""
+    """Start the simulator's command (`umkm-sim serve`) as its own process; wait for its
+    READY line. Its connection settings are also written to `.local/sim/connections.env`
+    for other shells. `profile` is the simulator's noise profile (`default`, or `heldout`
+    to measure entity resolution on text it was not tuned on)."""
     env_file = settings.state_dir() / "sim" / "connections.env"
     env_file.parent.mkdir(parents=True, exist_ok=True)
     env_file.unlink(missing_ok=True)
     try:
-        return sim_handle.start_simulator(
+        return sim_process.start_simulator(
             seed,
             scale,
             snapshot,
@@ -109,7 +109,7 @@ def run(
         cmd = [
             sys.executable,
             "-m",
-            "umkm.orchestration.execute",
+            "umkm.runner.execute",
             "--snapshot",
             snap,
             "--result-file",

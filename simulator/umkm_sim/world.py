@@ -4,7 +4,7 @@ The world is built once per (seed, scale) from one seeded generator, in a fixed 
 the same seed and scale always give the same arrays (and so the same bytes served). What is
 kept per record is small (entity, days, tier, products, flags); every text field (names,
 phones, cities, e-mails) is derived when a page is rendered, from a hash of the record's
-index (`umkm.sim.render`), so any page can be rendered without the rest of the world.
+index (`umkm_sim.render`), so any page can be rendered without the rest of the world.
 
 Days are counted from 2000-01-01 (`day()`), and fit in int16.
 
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from umkm.sim import config as C
-from umkm.sim.config import SimConfig
+from umkm_sim import config as C
+from umkm_sim.config import SimConfig
 
 EPOCH = date(2000, 1, 1)
 NEVER = 32_000  # a day index after every snapshot (int16)
@@ -184,12 +184,12 @@ class World:
 
 
 def load_regions(wilayah: Path | None = None) -> Regions:
-    """Regencies and provinces from `umkm.settings.wilayah_dir()`, with a Java-heavy,
+    """Regencies and provinces from `umkm.paths.wilayah_dir()`, with a Java-heavy,
     big-city weighting (ASSUMPTION: Java x3, a city (Kota) x2, the 16 largest cities x4)."""
     if wilayah is None:
-        from umkm import settings
+        from umkm_sim import paths
 
-        wilayah = settings.wilayah_dir()
+        wilayah = paths.wilayah_dir()
     with open(wilayah / "provinces.csv", newline="", encoding="utf-8") as handle:
         provinces = {row[0]: row[1] for row in csv.reader(handle) if row}
     codes, provs, names, weights = [], [], [], []
@@ -637,7 +637,7 @@ def build_world(cfg: SimConfig, regions: Regions | None = None) -> World:
         ent_platform=ent_platform,
     )
     if cfg.profile == "heldout":  # read once, before the listeners fork
-        from umkm.sim.heldout import load_places
+        from umkm_sim.heldout import load_places
 
         world.places = load_places(regions)
     _release_memory()
@@ -676,7 +676,7 @@ def _mem(label: str) -> None:
 
         rss = psutil.Process().memory_info().rss / 2**20
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"umkm.sim build {label}: rss {rss:.0f} MiB, peak {peak:.0f} MiB", flush=True)
+        print(f"umkm_sim build {label}: rss {rss:.0f} MiB, peak {peak:.0f} MiB", flush=True)
 
 
 def _entity_attributes(rng, cfg: SimConfig, regions: Regions, n: int):

@@ -1,4 +1,4 @@
-"""`umkm sim serve|truth` and `python -m umkm.sim serve|truth`."""
+"""`umkm-sim serve|truth` and `python -m umkm_sim serve|truth` (`umkm sim ...` runs this)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from umkm.sim import config as C
+from umkm_sim import config as C
 
 
 def _snapshots(text: str) -> list[date]:
@@ -52,24 +52,24 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from umkm.sim.config import SimConfig
-    from umkm.sim.server import run
-    from umkm.sim.truth import write_truth
-    from umkm.sim.world import build_world
+    from umkm_sim.config import SimConfig
+    from umkm_sim.server import run
+    from umkm_sim.truth import write_truth
+    from umkm_sim.world import build_world
 
     started = time.monotonic()
     world = build_world(
         SimConfig(seed=args.seed, scale=args.scale, faults=args.faults, profile=args.profile)
     )
     print(
-        f"umkm.sim: world seed={args.seed} scale={args.scale} profile={args.profile} built in "
+        f"umkm_sim: world seed={args.seed} scale={args.scale} profile={args.profile} built in "
         f"{time.monotonic() - started:.1f}s",
         file=sys.stderr,
         flush=True,
     )
     if args.truth_out:
         target = write_truth(world, args.snapshot, Path(args.truth_out))
-        print(f"umkm.sim: truth written to {target}", file=sys.stderr, flush=True)
+        print(f"umkm_sim: truth written to {target}", file=sys.stderr, flush=True)
     return run(
         world,
         base_port=args.base_port,
@@ -81,9 +81,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _truth(args: argparse.Namespace) -> int:
-    from umkm.sim.config import SimConfig
-    from umkm.sim.truth import write_truth
-    from umkm.sim.world import build_world
+    from umkm_sim.config import SimConfig
+    from umkm_sim.truth import write_truth
+    from umkm_sim.world import build_world
 
     world = build_world(SimConfig(seed=args.seed, scale=args.scale, profile=args.profile))
     target = write_truth(world, args.snapshot, Path(args.out))
@@ -111,15 +111,10 @@ def _add_commands(sub) -> None:
     truth.set_defaults(func=_truth)
 
 
-def add_parser(subparsers) -> None:
-    """`umkm sim ...` for the umbrella command line."""
-    p = subparsers.add_parser("sim", help="the feed simulator (serve, truth)")
-    sub = p.add_subparsers(dest="sim_command", required=True)
-    _add_commands(sub)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m umkm.sim", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="umkm-sim", description="The feed simulator (docs/SIMULATOR.md)."
+    )
     sub = parser.add_subparsers(dest="sim_command", required=True)
     _add_commands(sub)
     args = parser.parse_args(argv)

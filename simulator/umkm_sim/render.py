@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-from umkm.sim.world import BRAND, NEVER, POWER, Platform, World, day, from_day
+from umkm_sim.world import BRAND, NEVER, POWER, Platform, World, day, from_day
 
 M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -277,7 +277,7 @@ class RegionText:
 def make_renderer(world: World) -> Renderer:
     """The renderer of the world's noise profile (`SimConfig.profile`)."""
     if world.cfg.profile == "heldout":
-        from umkm.sim.heldout import HeldoutRenderer
+        from umkm_sim.heldout import HeldoutRenderer
 
         return HeldoutRenderer(world)
     return Renderer(world)

@@ -39,11 +39,11 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 import numpy as np
 
-from umkm.sim import config as C
-from umkm.sim import records
-from umkm.sim.faults import RETRY_AFTER_S, FaultPlan
-from umkm.sim.render import make_renderer, updated_seconds
-from umkm.sim.world import World, day
+from umkm_sim import config as C
+from umkm_sim import records
+from umkm_sim.faults import RETRY_AFTER_S, FaultPlan
+from umkm_sim.render import make_renderer, updated_seconds
+from umkm_sim.world import World, day
 
 JSON = "application/json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -153,7 +153,7 @@ def in_chunks(render, rows: np.ndarray) -> str:
 
 
 def snap_text(d: int) -> str:
-    from umkm.sim.world import from_day
+    from umkm_sim.world import from_day
 
     return from_day(d).isoformat()
 
@@ -584,13 +584,13 @@ class Feed:
             return Answer(400, {"error": "tanggal must be YYYY-MM-DD"})
         if not in_range(snap):
             return Answer(404, {"error": "not_found"})
-        from umkm.sim.truth import kominfo_summary
+        from umkm_sim.truth import kominfo_summary
 
         s = kominfo_summary(self.world, day(snap))
         return Answer(200, {"tanggal": snap.isoformat(), **s})
 
     def reference(self, path: str) -> Answer:
-        from umkm import settings
+        from umkm_sim import paths
 
         files = {
             "/wilayah/provinces.csv",
@@ -600,7 +600,7 @@ class Feed:
         }
         if path not in files:
             return Answer(404, {"error": "not_found"})
-        target = settings.wilayah_dir() / path.rsplit("/", 1)[1]
+        target = paths.wilayah_dir() / path.rsplit("/", 1)[1]
         if not target.exists():
             return Answer(404, {"error": "not_found"})
         return Answer(200, target.read_bytes(), "text/csv; charset=utf-8")
@@ -615,6 +615,7 @@ def esmart_workbook(r, year: int) -> bytes:
     notes = wb.active
     notes.title = "Keterangan"
     notes["A1"] = "Daftar peserta Workshop e-Smart IKM, Kementerian Perindustrian"
+    # the served bytes are pinned (tests/sim): the note keeps the package's former name
     notes["A2"] = "Data simulasi (umkm.sim); lihat sheet Peserta"
     ws = wb.create_sheet("Peserta")
     ws["A1"] = f"PESERTA WORKSHOP e-SMART IKM TAHUN {year}"
@@ -681,7 +682,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             answer = feed.answer(method, parts.path, query, self.headers)
         except Exception as exc:  # noqa: BLE001 - a bug must answer 500, not hang the client
-            print(f"umkm.sim {feed.source}: error on {self.path}: {exc!r}", file=sys.stderr)
+            print(f"umkm_sim {feed.source}: error on {self.path}: {exc!r}", file=sys.stderr)
             answer = Answer(500, {"error": "internal"})
         if fault == "cut" and answer.status == 200 and len(answer.body) > 1:
             self.send_response(200)
@@ -816,7 +817,7 @@ def run(
             break
         if pid:
             alive.discard(pid)
-            print(f"umkm.sim: a listener (pid {pid}) exited", file=sys.stderr)
+            print(f"umkm_sim: a listener (pid {pid}) exited", file=sys.stderr)
             break
         stopping.wait(0.5)
     for pid in alive:

@@ -1,8 +1,16 @@
-"""Start the simulator in a subprocess (tests, benchmarks) and write truth from Python."""
+"""The feed simulator as a process: start its command, read its connections and READY line.
+
+This module runs the simulator's command (`UMKM_SIM_COMMAND`, default
+`python -m umkm_sim`) and never imports the simulator: it knows only the command line of
+`serve` and what the process prints (`AIRFLOW_CONN_UMKM_<SOURCE>=...` lines, then `READY`;
+docs/SIMULATOR.md). `umkm run`, `umkm sim`, the tests and the benchmarks start it here.
+Truth needs the simulator's internals and lives there (`umkm_sim.write_truth`).
+"""
 
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -11,6 +19,13 @@ import time
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+
+
+def simulator_command() -> list[str]:
+    """The simulator's command: `UMKM_SIM_COMMAND` (split like a shell), else this
+    interpreter's `python -m umkm_sim` (the `umkm-sim` console script of the same install)."""
+    configured = os.environ.get("UMKM_SIM_COMMAND", "").strip()
+    return shlex.split(configured) if configured else [sys.executable, "-m", "umkm_sim"]
 
 
 def _snapshot_list(snapshots: Iterable[str | date] | str) -> list[str]:
@@ -23,7 +38,7 @@ def _snapshot_list(snapshots: Iterable[str | date] | str) -> list[str]:
 
 
 class SimulatorHandle:
-    """A running `python -m umkm.sim serve` process. `.env` holds its connection settings."""
+    """A running `umkm-sim serve` process. `.env` holds its connection settings."""
 
     def __init__(
         self, process: subprocess.Popen, env: dict[str, str], profile: str = "default"
@@ -66,7 +81,7 @@ def start_simulator(
     start_new_session: bool = False,
     profile: str = "default",
 ) -> SimulatorHandle:
-    """Run `python -m umkm.sim serve --base-port 0` and wait for its READY line.
+    """Run the simulator's `serve --base-port 0` and wait for its READY line.
 
     `profile` is the noise profile (`default` or `heldout`, docs/SIMULATOR.md).
 
@@ -75,9 +90,7 @@ def start_simulator(
     as a chaos test does, leaves the feeds running)."""
     snaps = ",".join(_snapshot_list(snapshots))
     cmd = [
-        sys.executable,
-        "-m",
-        "umkm.sim",
+        *simulator_command(),
         "serve",
         "--seed",
         str(seed),
@@ -96,8 +109,6 @@ def start_simulator(
         cmd += ["--truth-out", str(truth_out)]
     cmd += extra_args or []
     env = dict(os.environ)
-    plugins = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (plugins, env.get("PYTHONPATH")) if p)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     # stderr to the log file (the child keeps its own copy of the descriptor), else a pipe
@@ -139,21 +150,3 @@ def start_simulator(
         raise RuntimeError(f"the feed simulator did not start: {where}")
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
     return handle
-
-
-def write_truth(
-    out_dir: str | Path,
-    seed: int,
-    scale: float,
-    snapshots: Iterable[str | date] | str,
-    profile: str = "default",
-) -> Path:
-    """Write `<out_dir>/truth/records.csv` and `world.json` without serving (the records
-    and the bridge are the same for every noise profile; world.json names the profile)."""
-    from umkm.sim.config import SimConfig
-    from umkm.sim.truth import write_truth as _write
-    from umkm.sim.world import build_world
-
-    snaps = [date.fromisoformat(s) for s in _snapshot_list(snapshots)]
-    world = build_world(SimConfig(seed=seed, scale=scale, profile=profile))
-    return _write(world, snaps, Path(out_dir))

@@ -6,7 +6,7 @@ the metadata DB, without a long-running scheduler (the scheduler shape is
 `scripts/celery_e2e.sh` and docker-compose). Ingestion DAGs run first, one per source,
 then `warehouse_build`.
 
-    python -m umkm.orchestration.execute --snapshot 2017-11-15 [--only ingest_bps ...]
+    python -m umkm.runner.execute --snapshot 2017-11-15 [--only ingest_bps ...]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def dag_order(only: list[str] | None = None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="umkm.orchestration.execute")
+    parser = argparse.ArgumentParser(prog="umkm.runner.execute")
     parser.add_argument("--snapshot", required=True)
     parser.add_argument("--only", nargs="*", help="DAG ids to run (default: all, in order)")
     parser.add_argument("--result-file", help="write per-DAG states as JSON here")

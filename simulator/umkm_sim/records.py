@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 
-from umkm.sim import config as C
-from umkm.sim.render import (
+from umkm_sim import config as C
+from umkm_sim.render import (
     DMY_DATES,
     ISO_DATES,
     OWNERS_UPPER,
@@ -22,7 +22,7 @@ from umkm.sim.render import (
     registry_ids,
     unix_ts,
 )
-from umkm.sim.world import Platform, day
+from umkm_sim.world import Platform, day
 
 FILEDROP_COLUMNS = [
     "merchant_id",
@@ -194,7 +194,7 @@ def registry_json(r: Renderer, rows: np.ndarray, d: int) -> list[str]:
     """Kemenkop registry records (JSON texts, `_id` first as CKAN's datastore adds it) at
     rows `rows` of the resource for day `d`."""
     if r.profile == "heldout":
-        from umkm.sim.heldout import registry_json as heldout_registry_json
+        from umkm_sim.heldout import registry_json as heldout_registry_json
 
         return heldout_registry_json(r, rows, d)
     w, cfg = r.world, r.cfg
@@ -269,7 +269,7 @@ def registry_records(r: Renderer, rows: np.ndarray, d: int) -> list[dict]:
 def esmart_rows(r: Renderer, year: int) -> list[list]:
     """The data rows of the e-Smart IKM file of `year` (sheet `Peserta`)."""
     if r.profile == "heldout":
-        from umkm.sim.heldout import esmart_rows as heldout_esmart_rows
+        from umkm_sim.heldout import esmart_rows as heldout_esmart_rows
 
         return heldout_esmart_rows(r, year)
     w, cfg = r.world, r.cfg
