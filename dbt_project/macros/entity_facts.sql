@@ -7,16 +7,19 @@
 {#- The columns of a record (int_records_unioned) that entity_snapshot_facts reads, each
     qualified by `relation` when given: both callers select exactly these. -#}
 {% macro entity_fact_columns(relation=none) -%}
-{%- set columns = ['snapshot', 'source_kind', 'platform', 'is_brand_store', 'is_counted',
-                   'product_count', 'is_dormant', 'is_registry_active', 'training_year'] -%}
+{%- set columns = ['snapshot', 'source_id', 'source_kind', 'platform', 'is_brand_store',
+                   'is_counted', 'product_count', 'is_dormant', 'is_registry_active',
+                   'training_year'] -%}
 {%- for column in columns -%}
 {{ relation ~ '.' if relation }}{{ column }}{{ ',\n' if not loop.last }}
 {%- endfor -%}
 {%- endmacro %}
 
 {#- One row per `keys` (a business at a snapshot) from `resolved`: one row per record at a
-    snapshot with its business (columns snapshot, source_kind, platform, is_brand_store,
-    is_counted, product_count, is_dormant, is_registry_active, training_year and the keys). -#}
+    snapshot with its business (the columns of entity_fact_columns and the keys).
+    government_lists: the government lists (kind government_list, not the bridge's
+    registry) holding an active record of the business; being on one makes a business an
+    online UMKM, like the registry and e-Smart do. -#}
 {% macro entity_snapshot_facts(resolved, keys) -%}
 {%- set min_products = var('large_enterprise_min_products') -%}
 select
@@ -43,10 +46,13 @@ select
             (is_on_marketplace and cardinality(active_platforms) > 0)
             or is_in_registry
             or is_in_esmart
+            or is_on_government_list
         )
     ) as is_online_umkm,
     active_registry_records,
-    esmart_records
+    esmart_records,
+    government_lists,
+    is_on_government_list
 from (
     select
         {{ keys | join(', ') }},
@@ -64,7 +70,9 @@ from (
         active_registry_records > 0 as is_in_registry,
         esmart_records > 0 as is_in_esmart,
         active_registry_records,
-        esmart_records
+        esmart_records,
+        government_lists,
+        cardinality(government_lists) > 0 as is_on_government_list
     from (
         select
             {{ keys | join(', ') }},
@@ -99,7 +107,13 @@ from (
                 where
                 source_kind = 'ministry_list'
                 and training_year between 2017 and extract(year from snapshot)
-            ) as esmart_records
+            ) as esmart_records,
+            coalesce(
+                array_agg(distinct source_id order by source_id) filter (
+                    where source_kind = 'government_list' and is_registry_active
+                ),
+                array[]::text[]
+            ) as government_lists
         from {{ resolved }}
         group by {{ keys | join(', ') }}
     ) as per_entity
@@ -129,7 +143,10 @@ group by {{ keys | join(', ') }}
 {#- The capture histories of the population estimate, counted per `keys` from the online
     UMKM among `entities`: observed businesses, on marketplaces, in the registry, on both,
     on either, the three-list cells n<a><b><c> (marketplaces A, marketplaces B, registry)
-    and the list sizes. Marketplaces A are `list_a_platforms`, B the others. -#}
+    and the list sizes. Marketplaces A are `list_a_platforms`, B the others. With the
+    government lists (macro government_list_ids): each one's size n_list_<id>, and n_lists,
+    the businesses on any list of the independence model (A, B, the registry and each
+    government list; n_lists = the three-list cells' sum when there is none). -#}
 {% macro population_list_counts(entities, keys, list_a_platforms) -%}
 {%- set list_a = "array['" ~ list_a_platforms | join("', '") ~ "']::text[]" -%}
 select
@@ -150,18 +167,55 @@ select
         {%- endif %}
     {%- endfor %}{% endfor %}{% endfor %}
     count(*) filter (where on_marketplaces_a)::numeric as n_list_a,
-    count(*) filter (where on_marketplaces_b)::numeric as n_list_b
+    count(*) filter (where on_marketplaces_b)::numeric as n_list_b,
+    {%- for list_id in government_list_ids() %}
+    count(*) filter (where '{{ list_id }}' = any(government_lists))::numeric
+        as n_list_{{ list_id }},
+    {%- endfor %}
+    count(*) filter (
+        where on_marketplaces or on_registry or is_on_government_list
+    )::numeric as n_lists
 from (
     select
         {{ keys | join(', ') }},
         is_active_online as on_marketplaces,
         is_in_registry as on_registry,
+        government_lists,
+        is_on_government_list,
         is_active_online and active_platforms && {{ list_a }} as on_marketplaces_a,
         is_active_online and not active_platforms <@ {{ list_a }} as on_marketplaces_b
     from {{ entities }}
     where is_online_umkm
 ) as histories
 group by {{ keys | join(', ') }}
+{%- endmacro %}
+
+{#- The government lists' source ids (kind government_list; not the bridge's registry), in
+    registry order: each is a list of its own in the population estimate. -#}
+{% macro government_list_ids() -%}
+{{- return(
+    registry_lists() | selectattr('kind', 'equalto', 'government_list')
+    | map(attribute='source_id') | list
+) -}}
+{%- endmacro %}
+
+{#- The list-size columns of the population's independence model (population_list_counts):
+    marketplaces A and B, the registry, and each government list. -#}
+{% macro independence_list_sizes() -%}
+{%- set sizes = ['n_list_a', 'n_list_b', 'n_registry'] -%}
+{%- for list_id in government_list_ids() -%}
+{%- do sizes.append('n_list_' ~ list_id) -%}
+{%- endfor -%}
+{{- return(sizes) -}}
+{%- endmacro %}
+
+{#- The government lists as `lists_used` names them: "; <id> (government list)" each. -#}
+{% macro government_lists_named() -%}
+{%- set named = [] -%}
+{%- for list_id in government_list_ids() -%}
+{%- do named.append('; ' ~ list_id ~ ' (government list)') -%}
+{%- endfor -%}
+{{- return(named | join('')) -}}
 {%- endmacro %}
 
 {#- Column lists over `names`: `rel.x + deltas.delta_x as x, ...` (a count moved by a

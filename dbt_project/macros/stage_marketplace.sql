@@ -146,7 +146,8 @@ select count(public.umkm_regency_code(places.city, places.province))
 from (
     select distinct
         {{ json_text(city_path, 'r') }} as city,
-        {{ json_text(province_path, 'r') }} as province
+        {% if province_path %}{{ json_text(province_path, 'r') }}{% else %}null::text{% endif %}
+            as province
     from {{ source(source_id, source_id) }} as r
 ) as places
 {%- endmacro %}

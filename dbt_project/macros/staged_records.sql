@@ -1,4 +1,5 @@
-{#- The staged records of every marketplace, the registry and the e-Smart list, in one shape
+{#- The staged records of every marketplace, the registry, the other government lists and the
+    e-Smart list, in one shape
     (a select statement): int_records_unioned stores it; int_entity_records reads it too, so
     entity resolution starts when staging ends instead of after the union is stored and
     tested (39 s at scale 1.0 on the serial path). `matching`: with the matching keys only
@@ -12,6 +13,7 @@
 
 {% macro staged_records(matching=false) -%}
 {%- set marketplaces = marketplace_ids() -%}
+{%- set lists = registry_lists() -%}
 with
 
 {% for sid in marketplaces -%}
@@ -21,10 +23,12 @@ with
 
 {% endfor -%}
 
-registry as (
-    select * from {{ ref('stg_kemenkopukm__registry_records') }}
-),
+{% for list in lists -%}
+    {{ list.source_id }} as (
+        select * from {{ ref(list.model) }}
+    ),
 
+{% endfor -%}
 esmart as (
     select * from {{ ref('stg_kemenperin__participants') }}
 ),
@@ -71,42 +75,48 @@ marketplace_records as (
     {%- endfor %}
 ),
 
-registry_records as (
-    select
-        snapshot,
-        source_id,
-        record_id,
-        'registry'::text as source_kind,
-        null::text as platform,
-        shop_name,
-        name_norm,
-        legal_form,
-        phone_hash,
-        email_hash,
-        owner_hash,
-        nik_hash,
-        licence,
-        regency_code,
-        province_code,
-        null::text as commodity,
-        business_scale,
-        false as is_brand_store,
-        false as is_closed,
-        false as is_counted,
-        null::bigint as product_count,
-        registered_on as opened_on,
-        null::date as last_active_on,
-        false as is_dormant,
-        is_active as is_registry_active,
-        null::integer as training_year
-        {%- if matching %},
-            owner_words,
-            owner_initials,
-            street_key,
-            address_key,
-            platforms_declared as platforms_named
-        {%- endif %}
-    from registry
+{#- the registry (source_kind registry: the bridge's) and the other government lists
+    (source_kind government_list); is_registry_active: an active record of its list -#}
+list_records as (
+    {% for list in lists -%}
+        select
+            snapshot,
+            source_id,
+            record_id,
+            '{{ list.kind }}'::text as source_kind,
+            null::text as platform,
+            shop_name,
+            name_norm,
+            legal_form,
+            phone_hash,
+            email_hash,
+            owner_hash,
+            nik_hash,
+            licence,
+            regency_code,
+            province_code,
+            null::text as commodity,
+            business_scale,
+            false as is_brand_store,
+            false as is_closed,
+            false as is_counted,
+            null::bigint as product_count,
+            registered_on as opened_on,
+            null::date as last_active_on,
+            false as is_dormant,
+            is_active as is_registry_active,
+            null::integer as training_year
+            {%- if matching %},
+                owner_words,
+                owner_initials,
+                street_key,
+                address_key,
+                platforms_declared as platforms_named
+            {%- endif %}
+        from {{ list.source_id }}
+        {% if not loop.last %}union all
+        {% endif -%}
+    {%- endfor %}
 ),
 
 esmart_records as (
@@ -150,7 +160,7 @@ esmart_records as (
 final as (
     select * from marketplace_records
     union all
-    select * from registry_records
+    select * from list_records
     union all
     select * from esmart_records
 )

@@ -124,6 +124,9 @@ class FeedServer:
     #: records to serve instead of the generated ones, each with its id as its first key (a
     #: source of the test's own with field names of its own; JSON protocols)
     served: list[dict[str, Any]] | None = None
+    #: ckan: the package and the resource-name prefix served (a list of the test's own)
+    ckan_package: str = "umkm-go-online"
+    ckan_prefix: str = "umkm_go_online_"
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -504,7 +507,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "error": {"__type": "Authorization Error", "message": "Access denied"},
             }
         if path == "/api/3/action/package_show":
-            if q.get("id") != "umkm-go-online":
+            if q.get("id") != feed.ckan_package:
                 return 404, {
                     "success": False,
                     "error": {"__type": "Not Found Error", "message": "Not found"},
@@ -512,7 +515,7 @@ class _Handler(BaseHTTPRequestHandler):
             resources = [
                 {
                     "id": f"res-{s}",
-                    "name": "umkm_go_online_" + s.replace("-", ""),
+                    "name": feed.ckan_prefix + s.replace("-", ""),
                     "datastore_active": True,
                     "last_modified": s + "T00:00:00",
                 }
@@ -520,7 +523,7 @@ class _Handler(BaseHTTPRequestHandler):
             ]
             return 200, {
                 "success": True,
-                "result": {"name": "umkm-go-online", "resources": resources},
+                "result": {"name": feed.ckan_package, "resources": resources},
             }
         if path == "/api/3/action/datastore_search":
             limit = int(q.get("limit", 100))

@@ -121,6 +121,65 @@ def test_a_marketplace_needs_what_staging_reads(tmp_path):
         generate.render(load_registry(broken))
 
 
+#: A government list the repository does not have (staged by the macro `stage_list`).
+DESAKU = """
+  desaku:
+    name: UMKM Desaku
+    kind: government_list
+    protocol: ckan
+    conn_id: umkm_desaku
+    updated_since: false
+    id_field: nomor
+    options: {package_id: umkm-desaku, resource_prefix: desaku_}
+    fields:
+      id: nomor
+      shop_name: usaha
+      owner_name: pemilik
+      city: kabupaten
+      scale: kelas
+      status: keadaan
+    values:
+      scale: {Mikro: micro, Kecil: small}
+      status: {terdaftar: active, dicabut: inactive}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("      city: kabupaten\n", "", r"a government_list's fields need regency_code or city$"),
+        (
+            "      scale: {Mikro: micro, Kecil: small}\n",
+            "",
+            r"field scale needs its values \(word as delivered: one of micro, small, medium\)$",
+        ),
+        ("dicabut: inactive", "dicabut: closed", r"status value 'dicabut' must map to one of"),
+    ],
+)
+def test_a_government_list_needs_what_staging_reads(tmp_path, old, new, message):
+    assert old in DESAKU
+    broken = _registry(tmp_path, REGISTRY_TEXT + DESAKU.replace(old, new))
+    with pytest.raises(ValueError, match=r"^source desaku: .*" + message):
+        generate.render(load_registry(broken))
+
+
+def test_a_government_list_gets_its_staging_files_and_words(tmp_path):
+    files = generate.render(load_registry(_registry(tmp_path, REGISTRY_TEXT + DESAKU)))
+    model = files[generate.STAGING_DIR / "desaku" / "stg_desaku__list_records.sql"]
+    assert model.endswith("{{ stage_list('desaku') }}\n")
+    macro = files[generate.MACRO_FILE]
+    # the list's words in lower case (staging compares lower(btrim(word)))
+    assert "'scales': {'mikro': 'micro', 'kecil': 'small'}" in macro
+    assert "'active_statuses': ['terdaftar']" in macro
+    assert "'model': 'stg_kemenkopukm__registry_records'" in macro
+
+
+def test_a_second_registry_is_refused_by_name(tmp_path):
+    second = DESAKU.replace("kind: government_list", "kind: registry")
+    with pytest.raises(ValueError, match=r"^sources kemenkopukm, desaku: at most one source"):
+        load_registry(_registry(tmp_path, REGISTRY_TEXT + second))
+
+
 def test_an_extra_marketplace_gets_its_staging_files(tmp_path):
     registry = load_registry(_registry(tmp_path, REGISTRY_TEXT + PASARKU))
     project = _project_copy(tmp_path)

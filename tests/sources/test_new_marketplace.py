@@ -14,24 +14,24 @@ Expected values come from the world written here, never from the pipeline's outp
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import date
 
 import pytest
 from servers.feeds import FeedServer
 
-from tests.conftest import drop_test_database
+from tests.sources.new_source import (
+    OWNERS,
+    SHOPS,
+    SNAPSHOT,
+    new_source_world,
+    phone,
+    rows,
+    tokopedia_shop,
+)
 from umkm import settings
-from umkm.cli import main
-from umkm.ingest import ingest_source
-from umkm.transform.dbt import run_dbt
-from umkm.warehouse.bootstrap import bootstrap, ensure_database
-from umkm.warehouse.db import connect, with_database
 
 pytestmark = pytest.mark.dbt
 
-SNAPSHOT = "2017-11-15"
 NEW = "lapakita"
 
 #: The new marketplace's registry entry: nothing else in the repository names it.
@@ -67,82 +67,6 @@ ENTRY = f"""
       status: {{buka: active, cuti: active, tutup: closed}}
 """
 
-# Businesses: distinct shop names, owners and phones (Jakarta Selatan, the one regency of the
-# loopback region reference besides Simeulue).
-_SHOPS = [
-    "Batik Sekar Arum",
-    "Kopi Gayo Merapi",
-    "Keripik Pedas Mak Ijah",
-    "Sambal Bu Rudy Kemang",
-    "Rotan Cipta Karya",
-    "Tas Kulit Garut Abadi",
-    "Jamu Sehat Mbok Darmi",
-    "Madu Hutan Sumbawa",
-    "Kerudung Syari Aisyah",
-    "Sepatu Rajut Nusantara",
-    "Lampu Hias Bambu Indah",
-    "Kue Kering Oma Lies",
-    "Tenun Ikat Sumba Lestari",
-    "Mainan Kayu Ceria",
-    "Dimsum Frozen Pak Liem",
-    "Parfum Refill Wangi Sejati",
-    "Sabun Herbal Alami Ayu",
-    "Bonsai Taman Asri",
-    "Kaos Sablon Distro Bejo",
-    "Gerabah Kasongan Jaya",
-    "Perak Kotagede Halus",
-    "Rendang Uni Nel",
-    "Kacamata Optik Terang",
-    "Sandal Jepit Karet Prima",
-    "Batu Akik Martapura",
-    "Teh Tubruk Wangi Melati",
-    "Bakpia Kukus Tugu",
-    "Cat Tembok Warna Warni",
-    "Boneka Flanel Lucu",
-    "Keramik Plered Antik",
-    "Dompet Anyaman Pandan",
-    "Songket Palembang Elok",
-    "Tempe Kripik Malang",
-    "Sarung Tenun Samarinda",
-]
-_OWNERS = [
-    "Sri Wahyuni",
-    "Budi Santoso",
-    "Siti Aminah",
-    "Rudy Hartono",
-    "Agus Salim",
-    "Dewi Lestari",
-    "Darmi Rahayu",
-    "Hendra Gunawan",
-    "Aisyah Putri",
-    "Yusuf Maulana",
-    "Indah Permata",
-    "Lies Susanti",
-    "Maria Ndapa",
-    "Joko Widodo",
-    "Liem Swie King",
-    "Ratna Sari",
-    "Ayu Kartika",
-    "Bambang Pamungkas",
-    "Bejo Sugiarto",
-    "Slamet Riyadi",
-    "Wulan Guritno",
-    "Nelly Marlina",
-    "Teguh Prakoso",
-    "Fajar Nugroho",
-    "Rizky Febian",
-    "Melati Suryani",
-    "Tugu Prasetyo",
-    "Eko Patrio",
-    "Citra Kirana",
-    "Asep Sunandar",
-    "Putu Wijaya",
-    "Nyoman Sukerta",
-    "Made Wirawan",
-    "Ketut Suardana",
-]
-assert len(_SHOPS) == len(_OWNERS) == len(set(_SHOPS)) == len(set(_OWNERS))
-
 SHARED = range(0, 8)  # a tokopedia shop and a lapakita shop each
 NEW_ONLY = range(8, 26)  # lapakita only, counted
 BRAND = 26  # lapakita `toko_resmi`: a brand-owner store, not counted
@@ -151,16 +75,12 @@ INVALID = 28  # lapakita, a status word its registry entry does not know: quaran
 TOKO_ONLY = range(29, 34)  # tokopedia only
 
 
-def _phone(i: int) -> str:
-    return f"0812{7000000 + 7919 * i:08d}"
-
-
 def _lapakita(i: int, *, kelas: str = "reguler", kondisi: str = "buka") -> dict:
     return {
         "kode_lapak": f"LK-{i:04d}",
-        "nama_lapak": _SHOPS[i].upper() if i % 3 == 0 else _SHOPS[i],
-        "pemilik": _OWNERS[i],
-        "no_wa": "+62 " + _phone(i)[1:4] + "-" + _phone(i)[4:],
+        "nama_lapak": SHOPS[i].upper() if i % 3 == 0 else SHOPS[i],
+        "pemilik": OWNERS[i],
+        "no_wa": "+62 " + phone(i)[1:4] + "-" + phone(i)[4:],
         "surel": None,
         "lokasi": {
             "jalan": f"Jl. Kemang Raya No. {i + 1}",
@@ -177,34 +97,13 @@ def _lapakita(i: int, *, kelas: str = "reguler", kondisi: str = "buka") -> dict:
     }
 
 
-def _tokopedia(i: int) -> dict:
-    return {
-        "shop_id": f"{900000 + i}",
-        "shop_name": _SHOPS[i],
-        "owner_name": _OWNERS[i],
-        "phone": _phone(i),
-        "email": None,
-        "address": f"Jl. Kemang Raya No. {i + 1}",
-        "city": "Jakarta Selatan",
-        "province": "DKI Jakarta",
-        "tier": "regular",
-        "category": "Fashion Wanita",
-        "product_count": 20 + i,
-        "nib": None,
-        "joined_at": "2015-03-01T10:00:00+07:00",
-        "last_active_at": f"2017-11-{1 + i % 12:02d}T09:00:00+07:00",
-        "status": "active",
-        "updated_at": f"2017-11-{1 + i % 12:02d}T09:00:00+07:00",
-    }
-
-
 LAPAKITA = [
     *(_lapakita(i) for i in [*SHARED, *NEW_ONLY]),
     _lapakita(BRAND, kelas="toko_resmi"),
     _lapakita(CLOSED, kondisi="tutup"),
     _lapakita(INVALID, kondisi="dibekukan"),
 ]
-TOKOPEDIA = [_tokopedia(i) for i in [*SHARED, *TOKO_ONLY]]
+TOKOPEDIA = [tokopedia_shop(i) for i in [*SHARED, *TOKO_ONLY]]
 
 
 def _id(i: int) -> str:
@@ -214,75 +113,17 @@ def _id(i: int) -> str:
 @pytest.fixture(scope="module")
 def world(admin_url, tmp_path_factory):
     """The registry with the new entry, the generated copies, a fresh warehouse, the three
-    loopback feeds, everything ingested and the marts built: yields the warehouse URL."""
-    tmp = tmp_path_factory.mktemp("new_marketplace")
-    registry = tmp / "registry.yaml"
-    registry.write_text(
-        (settings.REPO_ROOT / "plugins/umkm/sources/registry.yaml").read_text() + ENTRY
-    )
-    project, expectations = tmp / "dbt_project", tmp / "expectations"
-    shutil.copytree(
-        settings.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "dbt_packages")
-    )
-    shutil.copytree(
-        settings.EXPECTATIONS_DIR, expectations, ignore=shutil.ignore_patterns("uncommitted")
-    )
+    loopback feeds, everything ingested and the marts built."""
     servers = {
-        NEW: FeedServer("apikey-offset", served=LAPAKITA).start(),
-        "tokopedia": FeedServer("oauth-cursor", served=TOKOPEDIA).start(),
         "bps": FeedServer("reference-csv").start(),
+        "tokopedia": FeedServer("oauth-cursor", served=TOKOPEDIA).start(),
+        NEW: FeedServer("apikey-offset", served=LAPAKITA).start(),
     }
-    env = {
-        "UMKM_SOURCE_REGISTRY": str(registry),
-        "UMKM_DBT_PROJECT_DIR": str(project),
-        "UMKM_EXPECTATIONS_DIR": str(expectations),
-        "UMKM_STATE_DIR": str(tmp / "state"),
-        **{f"AIRFLOW_CONN_UMKM_{sid.upper()}": s.conn_uri() for sid, s in servers.items()},
-    }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    name = f"t12_new_marketplace_{os.getpid()}"
-    ensure_database(admin_url, name)
-    url = with_database(admin_url, name)
-    try:
-        # the documented steps: generate the staging files, write the suites
-        assert main(["sources", "generate"]) == 0
-        assert main(["validate", "--write-suites"]) == 0
-        assert main(["sources", "generate", "--check"]) == 0
-        with connect(url) as conn:
-            bootstrap(conn)  # raw.lapakita and quarantine.lapakita from the registry
-        results = {
-            sid: ingest_source(sid, SNAPSHOT, url=url, alert=False)
-            for sid in ("bps", "tokopedia", NEW)
-        }
-        run_dbt(
-            [
-                "build",
-                "--select",
-                "+mart_umkm_by_platform",
-                "+mart_platform_overlap",
-                "+map_record_to_entity",
-                "--indirect-selection",
-                "cautious",
-            ],
-            url=url,
-            capture=True,
-        )
-        yield url, results, project, expectations
-    finally:
-        for server in servers.values():
-            server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        drop_test_database(admin_url, url)
-
-
-def _rows(url: str, query: str, *args) -> list[tuple]:
-    with connect(url) as conn:
-        return conn.execute(query, args).fetchall()
+    select = ["+mart_umkm_by_platform", "+mart_platform_overlap", "+map_record_to_entity"]
+    with new_source_world(
+        admin_url, tmp_path_factory.mktemp("new_marketplace"), ENTRY, servers, select
+    ) as built:
+        yield built
 
 
 def test_only_generated_files_were_added(world):
@@ -308,14 +149,14 @@ def test_ingested_and_validated_with_the_invalid_record_quarantined(world):
     }
     assert results[NEW].rows_fetched == len(LAPAKITA)
     assert results[NEW].rows_loaded == len(LAPAKITA) - 1
-    landed = _rows(url, f"select record_id from raw.{NEW} where snapshot = %s", SNAPSHOT)
+    landed = rows(url, f"select record_id from raw.{NEW} where snapshot = %s", SNAPSHOT)
     assert sorted(r[0] for r in landed) == sorted(
         _id(i) for i in [*SHARED, *NEW_ONLY, BRAND, CLOSED]
     )
-    assert _rows(url, f"select record_id, expectation, reason from quarantine.{NEW}") == [
+    assert rows(url, f"select record_id, expectation, reason from quarantine.{NEW}") == [
         (_id(INVALID), "status_allowed", "status not in the allowed set")
     ]
-    loads = _rows(
+    loads = rows(
         url,
         "select status, rows_fetched, rows_loaded, rows_rejected from audit.loads "
         "where source_id = %s",
@@ -328,7 +169,7 @@ def test_staged_with_its_own_words_and_dates(world):
     url, *_ = world
     staged = {
         r[0]: r[1:]
-        for r in _rows(
+        for r in rows(
             url,
             "select record_id, source_id, is_brand_store, is_closed, regency_code, "
             f"opened_on, last_active_on, is_dormant from staging.stg_{NEW}__merchants",
@@ -352,7 +193,7 @@ def test_its_businesses_are_resolved_with_tokopedias(world):
     url, *_ = world
     entity = {
         (r[0], r[1]): r[2]
-        for r in _rows(
+        for r in rows(
             url,
             "select source_id, record_id, entity_id from marts.map_record_to_entity "
             "where snapshot = %s",
@@ -362,16 +203,16 @@ def test_its_businesses_are_resolved_with_tokopedias(world):
     new_records = [_id(i) for i in [*SHARED, *NEW_ONLY, BRAND, CLOSED]]
     assert {rid for sid, rid in entity if sid == NEW} == set(new_records)
     for i in SHARED:
-        assert entity[(NEW, _id(i))] == entity[("tokopedia", f"{900000 + i}")], _SHOPS[i]
+        assert entity[(NEW, _id(i))] == entity[("tokopedia", f"{900000 + i}")], SHOPS[i]
     # every lapakita shop is a business of its own
     assert len({entity[(NEW, rid)] for rid in new_records}) == len(new_records)
 
 
 def test_counted_by_platform(world):
     url, *_ = world
-    rows = {
+    by_platform = {
         r[0]: r[1:]
-        for r in _rows(
+        for r in rows(
             url,
             "select platform, accounts_served, brand_owner_stores, closed_accounts, accounts, "
             "businesses, umkm, active_umkm from marts.mart_umkm_by_platform where snapshot = %s",
@@ -379,16 +220,16 @@ def test_counted_by_platform(world):
         )
     }
     counted = len(SHARED) + len(NEW_ONLY)
-    assert rows[NEW] == (counted + 2, 1, 1, counted, counted, counted, counted)
+    assert by_platform[NEW] == (counted + 2, 1, 1, counted, counted, counted, counted)
     toko = len(SHARED) + len(TOKO_ONLY)
-    assert rows["tokopedia"] == (toko, 0, 0, toko, toko, toko, toko)
+    assert by_platform["tokopedia"] == (toko, 0, 0, toko, toko, toko, toko)
 
 
 def test_overlap_with_the_linked_marketplace(world):
     url, *_ = world
     pairs = {
         (r[0], r[1]): r[2]
-        for r in _rows(
+        for r in rows(
             url,
             "select platform_a, platform_b, businesses from marts.mart_platform_overlap "
             "where snapshot = %s",

@@ -173,3 +173,37 @@
     },
 ]) -}}
 {%- endmacro %}
+
+{#- The lists of businesses of plugins/umkm/sources/registry.yaml (kind registry: the
+    registry the bridge reconciles; kind government_list: the other government lists),
+    in registry order, as the macro stage_list reads them: per source its `kind`, its
+    staging `model`, `fields`, date `formats`, its scale words (lower case) -> micro,
+    small or medium (`scales`) and the status words (lower case) that mean an active
+    record (`active_statuses`). -#}
+{% macro registry_lists() -%}
+{{- return([
+    {
+        'source_id': 'kemenkopukm',
+        'kind': 'registry',
+        'model': 'stg_kemenkopukm__registry_records',
+        'fields': {
+            'id': 'id_umkm',
+            'shop_name': 'nama_usaha',
+            'owner_name': 'nama_pemilik',
+            'national_id': 'nik_pemilik',
+            'phone': 'no_hp',
+            'email': 'email',
+            'street': 'alamat',
+            'regency_code': 'kode_kabupaten',
+            'scale': 'skala_usaha',
+            'licence': 'nib',
+            'registered': 'tanggal_daftar',
+            'platforms': 'platform_online',
+            'status': 'status',
+        },
+        'formats': {'registered': 'yyyy-mm-dd'},
+        'scales': {'mikro': 'micro', 'kecil': 'small', 'menengah': 'medium'},
+        'active_statuses': ['aktif'],
+    },
+]) -}}
+{%- endmacro %}

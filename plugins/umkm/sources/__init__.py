@@ -2,8 +2,8 @@
 
 What differs between sources lives in the YAML; code is shared per protocol family. The
 keys are described in the YAML's header; `Source` holds one entry with the defaults applied.
-A marketplace's dbt staging files are generated from its entry (`umkm sources generate`,
-`umkm.sources.generate`).
+A marketplace's or government list's dbt staging files are generated from its entry
+(`umkm sources generate`, `umkm.sources.generate`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,12 @@ PROTOCOLS = frozenset(
         "reference-csv",
     }
 )
-KINDS = frozenset({"marketplace", "registry", "ministry_list", "summary", "reference"})
+KINDS = frozenset(
+    {"marketplace", "registry", "government_list", "ministry_list", "summary", "reference"}
+)
+#: The kinds whose records are lists of businesses staged by the macro `stage_list` (the
+#: bridge's registry, and any other government list counted in the population estimate).
+LIST_KINDS = ("registry", "government_list")
 
 
 class RegistryNotFound(FileNotFoundError):
@@ -185,7 +190,14 @@ def load_registry(path: Path | None = None) -> dict[str, Source]:
 def _load(path: Path) -> dict[str, Source]:
     doc = yaml.safe_load(path.read_text())
     defaults = doc.get("defaults", {})
-    return {sid: _build(sid, entry, defaults) for sid, entry in doc["sources"].items()}
+    registry = {sid: _build(sid, entry, defaults) for sid, entry in doc["sources"].items()}
+    registries = [sid for sid, source in registry.items() if source.kind == "registry"]
+    if len(registries) > 1:
+        raise ValueError(
+            f"sources {', '.join(registries)}: at most one source is of kind registry (the "
+            "registry the bridge reconciles, docs/BRIDGE.md); make the others government_list"
+        )
+    return registry
 
 
 def ingest_order() -> list[str]:

@@ -1,4 +1,4 @@
-"""`umkm sources generate`: write a marketplace's dbt staging files from the source registry.
+"""`umkm sources generate`: write the sources' dbt staging files from the source registry.
 
     umkm sources generate            write what differs (and remove what the registry dropped)
     umkm sources generate --check    only compare: exit 1 when a file differs (drift)
@@ -18,7 +18,7 @@ from pathlib import Path
 def add_parser(subparsers) -> None:
     sources = subparsers.add_parser(
         "sources",
-        help="the source registry: generate the marketplaces' dbt staging files from it",
+        help="the source registry: generate the marketplaces' and lists' dbt staging files from it",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

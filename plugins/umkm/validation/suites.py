@@ -381,26 +381,34 @@ def _marketplace_checks(source: Source) -> list[Check]:
     ]
 
 
-def _registry_checks(source: Source) -> list[Check]:
-    code = json_text(source.fields["regency_code"])
-    return [
-        _name_check(source),
-        Check(
-            "regency_code_known",
-            "warning",
-            "row",
-            f"{source.fields['regency_code']} is a BPS regency code (raw.bps, level regency)",
-            reason="regency code not in the BPS code list",
-            predicate=(
-                "not exists (select 1 from raw.bps as r where r.record->>'level' = 'regency' "
-                f"and r.record->>'code' = btrim({code}))"
-            ),
-        ),
-        _phone_check(source),
-        _date_check(source, "registered"),
-        _values_check(source, "scale"),
-        _values_check(source, "status"),
-    ]
+def _list_checks(source: Source) -> list[Check]:
+    """The registry's and any government list's: a name; a region (a known BPS regency code,
+    or a city that resolves to one); and, for the fields the list has, a phone that
+    normalises, a registration date in range, scale and status words it declares."""
+    checks = [_name_check(source)]
+    if "regency_code" in source.fields:
+        code = json_text(source.fields["regency_code"])
+        checks.append(
+            Check(
+                "regency_code_known",
+                "warning",
+                "row",
+                f"{source.fields['regency_code']} is a BPS regency code (raw.bps, level regency)",
+                reason="regency code not in the BPS code list",
+                predicate=(
+                    "not exists (select 1 from raw.bps as r where r.record->>'level' = 'regency' "
+                    f"and r.record->>'code' = btrim({code}))"
+                ),
+            )
+        )
+    else:
+        checks.append(_region_check(source))
+    if "phone" in source.fields:
+        checks.append(_phone_check(source))
+    if "registered" in source.fields:
+        checks.append(_date_check(source, "registered"))
+    checks += [_values_check(source, name) for name in ("scale", "status") if name in source.fields]
+    return checks
 
 
 def _ministry_checks(source: Source) -> list[Check]:
@@ -501,8 +509,8 @@ def checks_for(source_id: str) -> list[Check]:
     checks = _common_checks(source)
     if source.kind == "marketplace":
         checks += _marketplace_checks(source)
-    elif source.kind == "registry":
-        checks += _registry_checks(source)
+    elif source.kind in ("registry", "government_list"):
+        checks += _list_checks(source)
     elif source.kind == "ministry_list":
         checks += _ministry_checks(source)
     elif source.kind == "summary":

@@ -9,6 +9,11 @@
     uncertain links (int_bridge_matching_draws), their spread added to the sampling's.
     Formulas and assumptions: _population__docs.md. -#}
 {%- set list_a_platforms = var('population_marketplace_list_a') -%}
+{#- the independence model's lists: marketplaces A and B, the registry, and each government
+    list (macro independence_list_sizes) -#}
+{%- set list_sizes = independence_list_sizes() -%}
+{%- set government_lists_used = government_lists_named() -%}
+{%- set next_inverse = ')\n' ~ ' ' * 20 ~ '- 1 / (estimate - ' -%}
 {%- set iterations = 60 -%}
 {%- set z = z_95() -%}
 {%- set listed = ['n_observed', 'n_marketplaces', 'n_registry', 'n_both', 'n_two_lists',
@@ -24,7 +29,9 @@ entities as (
         is_active_online,
         is_in_registry,
         is_in_esmart,
-        active_platforms
+        active_platforms,
+        government_lists,
+        is_on_government_list
     from {{ ref('fct_umkm_entity_snapshots') }}
 ),
 
@@ -77,9 +84,8 @@ matching_spread as (
 three_list_cells as (
     select
         snapshot,
-        n_list_a,
-        n_list_b,
-        n_registry,
+        {{ list_sizes | join(',\n        ') }},
+        n_lists,
         n100 + n010 + n001 + n110 + n101 + n011 + n111 as n_three_lists,
         -- Haldane's correction: add 0.5 to every observed cell when any of them is empty
         case
@@ -105,7 +111,8 @@ observed as (
         0::numeric as std_error,
         n_observed as listed,
         'marketplaces (active counted account); kemenkopukm registry (active record); '
-        || 'kemenperin e-Smart IKM (participant)' as lists_used,
+        || 'kemenperin e-Smart IKM (participant)'
+        || '{{ government_lists_used }}' as lists_used,
         'A lower bound: distinct businesses after entity resolution on any list; those '
         || 'on no list are not counted. Large enterprises excluded. The interval is the '
         || 'spread over the draws of entity resolution''s uncertain links.' as assumptions
@@ -176,39 +183,33 @@ pairwise_rows as (
     from pairwise
 ),
 
--- independence model [A][B][C] (Darroch's M_t): N solves N - n = N * prod(1 - n_j / N),
--- found by fixed-point iteration from N = n (monotone, converges for n_j < n). Each step is
+-- independence model [A][B][C] (Darroch's M_t) over every list: marketplaces A and B, the
+-- registry, and each government list. N solves N - n = N * prod(1 - n_j / N), found by
+-- fixed-point iteration from N = n (monotone, converges for n_j < n). Each step is
 -- materialized: inlined, the repeated references to the previous estimate would grow the
 -- expression exponentially with the number of steps.
+{%- set product = '(1 - ' ~ list_sizes | join(' / estimate) * (1 - ') ~ ' / estimate)' %}
 independence_0 as materialized (
     select
         snapshot,
-        n_three_lists,
-        n_list_a,
-        n_list_b,
-        n_registry,
-        n_three_lists as estimate
+        n_lists,
+        {{ list_sizes | join(',\n        ') }},
+        n_lists as estimate
     from three_list_cells
 ),
 {% for i in range(1, iterations + 1) %}
     independence_{{ i }} as materialized (
         select
             snapshot,
-            n_three_lists,
-            n_list_a,
-            n_list_b,
-            n_registry,
+            n_lists,
+            {{ list_sizes | join(',\n            ') }},
             case
                 when
                     estimate = 0
-                    or (1 - n_list_a / estimate) * (1 - n_list_b / estimate)
-                    * (1 - n_registry / estimate) >= 1
+                    or {{ product }} >= 1
                     then estimate
                 else
-                    n_three_lists / (
-                        1 - (1 - n_list_a / estimate) * (1 - n_list_b / estimate)
-                        * (1 - n_registry / estimate)
-                    )
+                    n_lists / (1 - {{ product }})
             end as estimate
         from independence_{{ i - 1 }}
     ),
@@ -217,17 +218,16 @@ independence_0 as materialized (
 independence as (
     select
         snapshot,
-        n_three_lists,
+        n_lists,
         estimate,
-        -- Darroch (1958): var(N) = 1 / (1/(N-n) + (k-1)/N - sum 1/(N-n_j))
+        -- Darroch (1958): var(N) = 1 / (1/(N-n) + (k-1)/N - sum 1/(N-n_j)), k lists
         case
             when
-                estimate > n_three_lists
-                and estimate > greatest(n_list_a, n_list_b, n_registry)
+                estimate > n_lists
+                and estimate > greatest({{ list_sizes | join(', ') }})
                 then 1 / nullif(
-                    1 / (estimate - n_three_lists) + 2 / estimate
-                    - 1 / (estimate - n_list_a) - 1 / (estimate - n_list_b)
-                    - 1 / (estimate - n_registry),
+                    1 / (estimate - n_lists) + {{ list_sizes | length - 1 }} / estimate
+                    - 1 / (estimate - {{ list_sizes | join(next_inverse) }}),
                     0
                 )
         end as variance
@@ -239,14 +239,16 @@ independence_rows as (
         snapshot,
         'loglinear_3list_independence' as method,  -- noqa: RF04
         estimate,
-        greatest(n_three_lists, estimate - {{ z }} * sqrt(greatest(variance, 0))) as ci_low,
+        greatest(n_lists, estimate - {{ z }} * sqrt(greatest(variance, 0))) as ci_low,
         estimate + {{ z }} * sqrt(greatest(variance, 0)) as ci_high,
         sqrt(greatest(variance, 0)) as std_error,
-        n_three_lists as listed,
+        n_lists as listed,
         'marketplaces A ({{ list_a_platforms | join(", ") }}); marketplaces B (the others); '
-        || 'kemenkopukm registry' as lists_used,
+        || 'kemenkopukm registry'
+        || '{{ government_lists_used }}' as lists_used,
         'Log-linear independence model [A][B][C] (Darroch''s M_t): closed population, the '
-        || 'three lists independent, homogeneous capture within a list; maximum likelihood '
+        || '{{ "three" if list_sizes | length == 3 else list_sizes | length }}'
+        || ' lists independent, homogeneous capture within a list; maximum likelihood '
         || 'by fixed-point iteration; normal 95% interval from the asymptotic variance.'
             as assumptions
     from independence

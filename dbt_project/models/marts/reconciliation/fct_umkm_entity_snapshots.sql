@@ -8,7 +8,6 @@ with
 
 records as (
     select
-        source_id,
         record_id,
         {{ entity_fact_columns() | indent(8) }}
     from {{ ref('int_records_unioned') }}
