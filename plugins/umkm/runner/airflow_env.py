@@ -2,6 +2,8 @@
 
 For the demo and the tests Airflow keeps its metadata in SQLite in the state folder; the
 production shape (PostgreSQL metadata, CeleryExecutor) is `docker-compose.yml`.
+`airflow_config` is the one builder of Airflow's settings: the local runner uses its
+defaults, scripts/celery_e2e (the compose shape as local processes) its Celery parameters.
 """
 
 from __future__ import annotations
@@ -17,32 +19,81 @@ from umkm.sources import load_registry
 from umkm.transform.dbt import DEV_PII_KEY, with_pii_key_option
 from umkm.warehouse.db import dbt_env
 
-CONFIG_TEMPLATE = """\
-# Written by `umkm` for the local demo and tests; the production shape is docker-compose.yml.
-[core]
-dags_folder = {dags}
-plugins_folder = {plugins}
-load_examples = False
-executor = LocalExecutor
-dags_are_paused_at_creation = True
-parallelism = 8
-max_active_tasks_per_dag = 4
-default_timezone = utc
-# Local demo only: the UI opens without a login. docker-compose configures real users.
-simple_auth_manager_all_admins = True
+#: The settings also exported to every process's environment (where they win over any
+#: airflow.cfg): where the project's DAGs, plugins and logs are, and no example DAGs.
+EXPORTED = (
+    "AIRFLOW__CORE__DAGS_FOLDER",
+    "AIRFLOW__CORE__PLUGINS_FOLDER",
+    "AIRFLOW__CORE__LOAD_EXAMPLES",
+    "AIRFLOW__LOGGING__BASE_LOG_FOLDER",
+)
 
-[database]
-sql_alchemy_conn = sqlite:///{home}/airflow.db
+LOCAL_NOTE = (
+    "Written by `umkm` for the local demo and tests; the production shape is docker-compose.yml."
+)
 
-[logging]
-base_log_folder = {logs}
 
-[scheduler]
-min_file_process_interval = 30
+def airflow_config(
+    *,
+    executor: str = "LocalExecutor",
+    metadata_db: str | None = None,
+    metadata_db_async: str | None = None,
+    broker_url: str | None = None,
+    result_backend: str | None = None,
+    home: Path | None = None,
+    logs: Path | None = None,
+    parallelism: int = 8,
+    file_process_interval: int = 30,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Airflow's settings for this project, `AIRFLOW__<SECTION>__<KEY>` -> value.
 
-[dag_processor]
-refresh_interval = 30
-"""
+    The one builder for every executor: the defaults are the local runner's (LocalExecutor,
+    SQLite metadata in `home`, logs in the state folder); scripts/celery_e2e passes
+    CeleryExecutor, PostgreSQL metadata, the Redis broker and the result backend, and adds
+    the settings only its shape needs in `extra` (which wins over everything else).
+    `write_config` renders the result as airflow.cfg.
+    """
+    home = home or settings.airflow_home()
+    logs = logs or settings.logs_dir() / "airflow"
+    config = {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.DAGS_DIR),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.REPO_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": executor,
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "utc",
+        # Local shapes only: the UI opens without a login. docker-compose configures users.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db or f"sqlite:///{home}/airflow.db",
+    }
+    if metadata_db_async:
+        config["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = metadata_db_async
+    if broker_url:
+        config["AIRFLOW__CELERY__BROKER_URL"] = broker_url
+    if result_backend:
+        config["AIRFLOW__CELERY__RESULT_BACKEND"] = result_backend
+    config.update(
+        {
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(logs),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": str(file_process_interval),
+        }
+    )
+    config.update(extra or {})
+    return config
+
+
+def config_text(config: dict[str, str], note: str = LOCAL_NOTE) -> str:
+    """`config` (`AIRFLOW__<SECTION>__<KEY>` -> value) as airflow.cfg, sections in order."""
+    sections: dict[str, list[str]] = {}
+    for name, value in config.items():
+        _airflow, section, key = name.split("__", 2)
+        sections.setdefault(section.lower(), []).append(f"{key.lower()} = {value}")
+    blocks = [f"[{section}]\n" + "\n".join(lines) for section, lines in sections.items()]
+    return f"# {note}\n" + "\n\n".join(blocks) + "\n"
 
 
 def airflow_bin() -> str:
@@ -52,14 +103,12 @@ def airflow_bin() -> str:
 def airflow_env(warehouse: str | None = None, extra: dict[str, str] | None = None) -> dict:
     """Environment for any Airflow process of this project."""
     home = settings.airflow_home()
+    config = airflow_config(home=home)
     env = dict(os.environ)
     env.update(
         {
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(settings.DAGS_DIR),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.REPO_ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.logs_dir() / "airflow"),
+            **{name: config[name] for name in EXPORTED},
             "UMKM_STATE_DIR": str(settings.state_dir()),
             "NO_PROXY": "*",
             # no usage telemetry from Cosmos or Airflow (and no outbound calls to try)
@@ -77,16 +126,12 @@ def airflow_env(warehouse: str | None = None, extra: dict[str, str] | None = Non
     return with_pii_key_option(env)  # the Cosmos dbt tasks connect with it
 
 
-def write_config() -> Path:
+def write_config(config: dict[str, str] | None = None, note: str = LOCAL_NOTE) -> Path:
+    """Write `config` (default: the local runner's) as airflow.cfg of the Airflow home."""
     home = settings.airflow_home()
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "airflow.cfg"
-    text = CONFIG_TEMPLATE.format(
-        dags=settings.DAGS_DIR,
-        plugins=settings.REPO_ROOT / "plugins",
-        home=home,
-        logs=settings.logs_dir() / "airflow",
-    )
+    text = config_text(config or airflow_config(home=home), note)
     if not cfg.exists() or cfg.read_text() != text:
         cfg.write_text(text)
     return cfg
