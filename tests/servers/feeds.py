@@ -121,6 +121,9 @@ class FeedServer:
     wrong_manifest_rows: bool = False
     quote_all: bool = False  # RFC 4180 quoting of every field (bare CR in hostile text)
     page_delay_s: float = 0.0  # slow every answer (to kill a pull mid-way)
+    #: oauth-cursor beyond the contract: after the last record, empty pages whose cursor
+    #: never ends (a runaway feed the registry's limits must stop)
+    endless_empty: bool = False
     #: records to serve instead of the generated ones, each with its id as its first key (a
     #: source of the test's own with field names of its own; JSON protocols)
     served: list[dict[str, Any]] | None = None
@@ -392,7 +395,7 @@ class _Handler(BaseHTTPRequestHandler):
         items = self._items(records, 0)
         offset = _uncursor(q["cursor"]) if "cursor" in q else 0
         end = offset + self._page_len(limit, offset)
-        nxt = _cursor(end) if end < len(items) else None
+        nxt = _cursor(end) if end < len(items) or feed.endless_empty else None
         return 200, {"snapshot": q["snapshot"], "data": items[offset:end], "next_cursor": nxt}
 
     def _signed(self, method, path, q, fault):

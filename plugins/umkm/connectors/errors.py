@@ -41,6 +41,11 @@ class ProtocolViolation(IngestError):
     """The answer does not follow the feed contract (missing end marker, bad shape, ...)."""
 
 
+class LimitExceeded(IngestError):
+    """A pull went past one of its source's registry `limits` (pages, records, seconds, empty
+    pages in a row). The batch and checkpoint are kept: raising the limit resumes the pull."""
+
+
 class BatchStateError(IngestError):
     """The batch to publish or discard is not in the expected state."""
 

@@ -26,6 +26,7 @@ from umkm.connectors import HttpClient, HttpStats, RetryPolicy, make_connector
 from umkm.connectors.errors import (
     BatchStateError,
     IngestError,
+    LimitExceeded,
     NoData,
     SourceRequestError,
     WarehouseUnavailable,
@@ -327,6 +328,7 @@ class _Run:
         self.progress = progress
         self.stats = HttpStats()
         self.started = time.monotonic()
+        self.empty_in_row = 0
 
     @property
     def mode(self) -> str:
@@ -360,6 +362,7 @@ class _Run:
                 pages = connector.pages(dict(self.position.get("state") or {}))
                 with Prefetch(pages, depth=PREFETCH_PAGES) as ahead:
                     for page in ahead:
+                        self._within_limits(page)
                         self._commit(page)
                         if page.done:
                             break
@@ -420,6 +423,32 @@ class _Run:
                 retries=self.stats.retries,
             )
         self._report(done=False)
+
+    def _within_limits(self, page) -> None:
+        """Raise LimitExceeded when committing `page` would take the pull past a limit of the
+        source's registry entry: the batch never holds more than the limits allow, and a
+        rerun after raising one fetches that page again. Checked between pages: one request
+        is bounded by the HTTP client's own timeouts."""
+        limits = self.source.limits
+        self.empty_in_row = self.empty_in_row + 1 if page.size == 0 and not page.done else 0
+        elapsed = time.monotonic() - self.started
+        for key, value, limit, unit in (
+            ("max_pages", int(self.position["pages"]) + 1, limits.max_pages, "pages"),
+            ("max_records", self.fetched + page.size, limits.max_records, "records"),
+            ("max_seconds", round(elapsed, 1), limits.max_seconds, "seconds"),
+            ("max_empty_pages", self.empty_in_row, limits.max_empty_pages, "empty pages in a row"),
+        ):
+            if value > limit:
+                raise LimitExceeded(
+                    self.source.source_id,
+                    self.snap.isoformat(),
+                    "",
+                    f"the next page takes the pull past limits.{key} ({value} {unit}; the limit "
+                    f"is {limit}); it is not kept",
+                    "If the source really is this large or slow, raise it in the source's "
+                    "registry entry and run again (the pull resumes after the last page); "
+                    "else report the feed to its owner",
+                )
 
     def _report(self, done: bool) -> None:
         if self.progress is None:

@@ -8,6 +8,7 @@ A marketplace's or government list's dbt staging files are generated from its en
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
@@ -43,6 +44,39 @@ KINDS = frozenset(
 LIST_KINDS = ("registry", "government_list")
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one pull of a source may not exceed (registry `limits`): past any of them the
+    loader stops the pull with a one-line error naming the key (ingestion's own bound,
+    well before Airflow's task timeout ends a runaway pull)."""
+
+    max_seconds: float  # one attempt's wall time
+    max_pages: int  # pages of one pull, resumed attempts included
+    max_records: int  # items delivered in one pull, resumed attempts included
+    max_empty_pages: int  # pages in a row with no item that do not end the feed
+
+    @classmethod
+    def of(cls, source_id: str, value: Any) -> Limits:
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"source {source_id}: limits {value!r} is not a mapping, e.g. "
+                "{max_seconds: 5400, max_pages: 100000, max_records: 50000000, "
+                "max_empty_pages: 20}"
+            )
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = [k for k in value if k not in names]
+        missing = [k for k in names if k not in value]
+        if unknown or missing:
+            what = f"unknown key {unknown[0]!r}" if unknown else f"lacks {missing[0]!r}"
+            raise ValueError(f"source {source_id}: limits {what} (keys: {', '.join(names)})")
+        bad = [k for k in names if not isinstance(value[k], int | float) or value[k] <= 0]
+        if bad:
+            raise ValueError(
+                f"source {source_id}: limits {bad[0]} {value[bad[0]]!r} is not a positive number"
+            )
+        return cls(**{k: value[k] for k in names})
+
+
 class RegistryNotFound(FileNotFoundError):
     """`UMKM_SOURCE_REGISTRY` names no file; the message says what to do."""
 
@@ -68,6 +102,7 @@ class Source:
     owner: str
     criticality: str
     schedule: str
+    limits: Limits
     page_size: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
@@ -128,6 +163,9 @@ def _optional(source_id: str, value: Any, fields: dict[str, str]) -> frozenset[s
 
 def _build(source_id: str, entry: dict[str, Any], defaults: dict[str, Any]) -> Source:
     merged = {**defaults, **entry}
+    # a source's own limits override the defaults key by key
+    own = entry.get("limits") or {}
+    limits = {**(defaults.get("limits") or {}), **own} if isinstance(own, dict) else own
     if merged["protocol"] not in PROTOCOLS:
         raise ValueError(f"source {source_id}: unknown protocol {merged['protocol']!r}")
     if merged["kind"] not in KINDS:
@@ -149,6 +187,7 @@ def _build(source_id: str, entry: dict[str, Any], defaults: dict[str, Any]) -> S
         owner=merged["owner"],
         criticality=merged["criticality"],
         schedule=merged["schedule"],
+        limits=Limits.of(source_id, limits),
         page_size=merged.get("page_size"),
         options=dict(merged.get("options") or {}),
         fields=fields,
