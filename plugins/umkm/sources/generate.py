@@ -217,26 +217,57 @@ def render_model(source: Source) -> str:
     return f"{SQL_HEADER}\n{{{{ {macro}({_lit(source.source_id)}) }}}}\n"
 
 
+#: The matching keys' columns, the same in every staged model (macros owner_keys,
+#: address_keys).
+_MATCHING_KEYS_YML = """\
+      - name: owner_hash
+        description: >
+          Keyed hash of the owner's name with titles and degrees dropped and its words
+          sorted (public.umkm_person_tokens; macro owner_keys).
+        tags: [pii]
+      - name: owner_words
+        description: Keyed 64-bit keys of the owner name's words of two letters or more.
+        tags: [pii]
+      - name: owner_initials
+        description: Sorted initials of the owner name's words (single letters).
+        tags: [pii]
+      - name: street_key
+        description: Keyed 64-bit key of the street's name (public.umkm_address_parts).
+        tags: [pii]
+      - name: address_key
+        description: Keyed 64-bit key of street and house number; null without a number.
+        tags: [pii]
+"""
+
+
 def render_sources_yml(source: Source) -> str:
     sid = source.source_id
-    described = f"{source.name} merchant accounts, landed as delivered by `ingest_{sid}` "
+    if source.kind == "marketplace":
+        what = f"{source.name} merchant accounts"
+        table = "One row per merchant record per snapshot; `record` is the record as delivered."
+        record = "The merchant record as delivered (holds personal data in clear)."
+    else:
+        what = f"{source.name} ({source.kind})"
+        table = "One row per record of the list per snapshot, as delivered."
+        record = "The record as delivered (holds personal data in clear)."
+    described = f"{what}, landed as delivered by `ingest_{sid}` after validation."
     return f"""{YAML_HEADER}
 version: 2
 
 sources:
   - name: {sid}
-    description: {_yaml_scalar(described + "after validation.")}
+    description: {_yaml_scalar(described)}
     schema: raw
     tables:
       - name: {sid}
-        description: One row per merchant record per snapshot; `record` is the record as delivered.
+        description: {_yaml_scalar(table)}
         columns:
           - name: snapshot
             description: Reporting date the pull named.
           - name: record_id
             description: {_yaml_scalar(f"The record's own id (`{source.id_field}`).")}
           - name: record
-            description: The merchant record as delivered (holds personal data in clear).
+            description: {_yaml_scalar(record)}
 """
 
 
@@ -278,24 +309,7 @@ models:
       - name: email_hash
         description: Keyed hash of the lower-cased email.
         tags: [pii]
-      - name: owner_hash
-        description: >
-          Keyed hash of the owner's name with titles and degrees dropped and its words
-          sorted (public.umkm_person_tokens; macro owner_keys).
-        tags: [pii]
-      - name: owner_words
-        description: Keyed 64-bit keys of the owner name's words of two letters or more.
-        tags: [pii]
-      - name: owner_initials
-        description: Sorted initials of the owner name's words (single letters).
-        tags: [pii]
-      - name: street_key
-        description: Keyed 64-bit key of the street's name (public.umkm_address_parts).
-        tags: [pii]
-      - name: address_key
-        description: Keyed 64-bit key of street and house number; null without a number.
-        tags: [pii]
-      - name: licence
+{_MATCHING_KEYS_YML}      - name: licence
         description: Business licence number (NIB), cleaned; a business identifier.
       - name: regency_code
         description: 4-digit BPS regency code resolved from the free-text city (and province).
@@ -324,29 +338,6 @@ models:
       - name: updated_at
         description: The record's `updated_at` when the source has one.
 """  # noqa: E501 - the YAML's own lines
-
-
-def render_list_sources_yml(source: Source) -> str:
-    sid = source.source_id
-    described = f"{source.name} ({source.kind}), landed as delivered by `ingest_{sid}` "
-    return f"""{YAML_HEADER}
-version: 2
-
-sources:
-  - name: {sid}
-    description: {_yaml_scalar(described + "after validation.")}
-    schema: raw
-    tables:
-      - name: {sid}
-        description: One row per record of the list per snapshot, as delivered.
-        columns:
-          - name: snapshot
-            description: Reporting date the pull named.
-          - name: record_id
-            description: {_yaml_scalar(f"The record's own id (`{source.id_field}`).")}
-          - name: record
-            description: The record as delivered (holds personal data in clear).
-"""
 
 
 def _field_note(source: Source, canonical: str) -> str:
@@ -409,24 +400,7 @@ models:
       - name: email_hash
         description: {_yaml_scalar("Keyed hash of the lower-cased e-mail" + _field_note(source, "email") + ".")}
         tags: [pii]
-      - name: owner_hash
-        description: >
-          Keyed hash of the owner's name with titles and degrees dropped and its words
-          sorted (public.umkm_person_tokens; macro owner_keys).
-        tags: [pii]
-      - name: owner_words
-        description: Keyed 64-bit keys of the owner name's words of two letters or more.
-        tags: [pii]
-      - name: owner_initials
-        description: Sorted initials of the owner name's words (single letters).
-        tags: [pii]
-      - name: street_key
-        description: Keyed 64-bit key of the street's name (public.umkm_address_parts).
-        tags: [pii]
-      - name: address_key
-        description: Keyed 64-bit key of street and house number; null without a number.
-        tags: [pii]
-      - name: nik_hash
+{_MATCHING_KEYS_YML}      - name: nik_hash
         description: {_yaml_scalar("Keyed hash of the owner's national ID number" + _field_note(source, "national_id") + ".")}
         tags: [pii]
       - name: licence
@@ -465,11 +439,10 @@ def render(registry: dict[str, Source]) -> dict[Path, str]:
         folder = STAGING_DIR / source.source_id
         sid = source.source_id
         files[folder / f"{staged_model(source)}.sql"] = render_model(source)
+        files[folder / f"_{sid}__sources.yml"] = render_sources_yml(source)
         if source.kind == "marketplace":
-            files[folder / f"_{sid}__sources.yml"] = render_sources_yml(source)
             files[folder / f"_{sid}__models.yml"] = render_models_yml(source)
         else:
-            files[folder / f"_{sid}__sources.yml"] = render_list_sources_yml(source)
             files[folder / f"_{sid}__models.yml"] = render_list_models_yml(source)
     return files
 
