@@ -42,10 +42,8 @@ def state_dir(admin):
         os.environ["UMKM_STATE_DIR"] = old
 
 
-@pytest.fixture(scope="package")
-def wh(admin, state_dir) -> str:
-    """URL of a bootstrapped throwaway database with the BPS regencies in raw.bps."""
-    url = create_test_database(admin, "validation")
+def load_regencies(url: str) -> None:
+    """The BPS regencies into raw.bps, as the reference source lands them."""
     regencies = settings.wilayah_dir() / "regencies.csv"
     with (
         connect(url, autocommit=True) as conn,
@@ -64,5 +62,12 @@ def wh(admin, state_dir) -> str:
                 "name": name,
             }
             copy.write_row((SNAPSHOT, code, json.dumps(record), "bps-test", i, "2017-11-15"))
+
+
+@pytest.fixture(scope="package")
+def wh(admin, state_dir) -> str:
+    """URL of a bootstrapped throwaway database with the BPS regencies in raw.bps."""
+    url = create_test_database(admin, "validation")
+    load_regencies(url)
     yield url
     drop_test_database(admin, url)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import create_test_database, drop_test_database
+from tests.validation.conftest import load_regencies
 from tests.validation.fixtures import merchant
 from tests.validation.test_end_to_end import _serve
+from umkm.connectors.errors import ReferenceNotLoaded
 from umkm.ingest import ingest_source
 from umkm.warehouse.db import connect
 
@@ -76,3 +79,27 @@ def test_without_publish_the_batch_stays_landed(wh, served):
     assert landed.status == "loaded"
     loads, published = _state(wh, snapshot)
     assert published == 0 and loads[-1][0] == "running"
+
+
+def test_without_the_region_reference_nothing_is_quarantined_and_the_fix_is_named(
+    admin, state_dir, served
+):
+    """A fresh warehouse before `bps`: one line naming the reference, not 94 % of the rows
+    quarantined as unknown regencies; after loading it, the kept batch goes through."""
+    url = create_test_database(admin, "noref")
+    try:
+        snapshot = "2018-04-15"
+        with pytest.raises(ReferenceNotLoaded) as caught:
+            ingest_source("bukalapak", snapshot, url=url, alert=False)
+        message = str(caught.value)
+        assert "\n" not in message and "BPS region codes" in message
+        assert f"umkm ingest bps --snapshot {snapshot}" in message
+        with connect(url) as conn:
+            quarantined = conn.execute("select count(*) from quarantine.bukalapak").fetchone()
+        assert quarantined[0] == 0
+        assert _state(url, snapshot)[1] == 0  # nothing published
+        load_regencies(url)
+        result = ingest_source("bukalapak", snapshot, url=url, alert=False)
+        assert (result.status, result.rows_loaded, result.rows_rejected) == ("success", 23, 2)
+    finally:
+        drop_test_database(admin, url)

@@ -46,6 +46,11 @@ class LimitExceeded(IngestError):
     pages in a row). The batch and checkpoint are kept: raising the limit resumes the pull."""
 
 
+class ReferenceNotLoaded(IngestError):
+    """A source's checks need a reference (the BPS region codes) the warehouse does not hold
+    yet: nothing is checked or quarantined, the landed batch waits for a rerun."""
+
+
 class BatchStateError(IngestError):
     """The batch to publish or discard is not in the expected state."""
 

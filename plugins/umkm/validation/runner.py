@@ -25,6 +25,7 @@ from typing import Any
 
 from psycopg import sql
 
+from umkm.connectors.errors import ReferenceNotLoaded
 from umkm.loading import audit
 from umkm.naming import batch_ident, batch_table, parse_snapshot
 from umkm.sources import get_source
@@ -185,6 +186,31 @@ def describe_failures(outcome: ValidationOutcome) -> list[str]:
     ]
 
 
+#: The checks that read the BPS region reference (raw.bps): without it every city and every
+#: regency code would fail them and a whole batch would look like bad data.
+REFERENCE_CHECKS = ("region_resolves", "regency_code_known")
+
+
+def require_reference(conn, source_id: str, snap: date, checks) -> None:
+    """Raise ReferenceNotLoaded when `checks` read the region reference and raw.bps holds no
+    regency: one line naming the reference to load, before anything is checked."""
+    if not any(name in checks for name in REFERENCE_CHECKS):
+        return
+    loaded = conn.execute(
+        "select exists (select 1 from raw.bps where record->>'level' = 'regency')"
+    ).fetchone()[0]
+    if not loaded:
+        raise ReferenceNotLoaded(
+            source_id,
+            snap.isoformat(),
+            "",
+            "its checks need the BPS region codes, and raw.bps holds none: nothing was "
+            "checked or quarantined, the landed batch is kept",
+            f"load the reference first (umkm ingest bps --snapshot {snap.isoformat()}, or its "
+            "DAG ingest_bps), then run this source again",
+        )
+
+
 def validate_batch(
     source_id: str,
     snapshot: str | date,
@@ -211,6 +237,7 @@ def validate_batch(
     checks = {c.name: c for c in suites.checks_for(source_id)}
 
     with connect(url, autocommit=True) as conn:
+        require_reference(conn, source_id, snap, checks)
         if published:
             target_name = f"raw.{source_id}"
             target = sql.Identifier("raw", source_id)
