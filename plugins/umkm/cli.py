@@ -37,8 +37,14 @@ def _warehouse(args: argparse.Namespace) -> int:
 
     configured = settings.configured_warehouse_url()
     action = args.action
-    if configured and action in ("start", "stop"):
-        print(f"WAREHOUSE_URL is set ({redact(configured)}): nothing to {action} here")
+    if configured and action == "start":
+        # the configured warehouse runs elsewhere: start means make it ready
+        from umkm.warehouse.bootstrap import schema_exit_code
+
+        print(f"WAREHOUSE_URL is set ({redact(configured)}): nothing to start, bootstrapping it")
+        return schema_exit_code(configured)
+    if configured and action == "stop":
+        print(f"WAREHOUSE_URL is set ({redact(configured)}): nothing to stop here")
         return 0
     if action == "start":
         st = embedded.start()

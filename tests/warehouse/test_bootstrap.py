@@ -1,6 +1,7 @@
 """The versioned bootstrap against a real PostgreSQL."""
 
 import re
+import uuid
 
 import psycopg
 import pytest
@@ -110,3 +111,69 @@ def test_a_changed_function_file_is_applied_again(warehouse, monkeypatch):
         monkeypatch.setattr(bootstrap_module, "function_files", lambda: real)
         assert bootstrap(conn) != []  # the file changed back
         assert conn.execute(described).fetchone()[0] == original
+
+
+@pytest.fixture
+def bare(admin_url, monkeypatch):
+    """A database that was created but never bootstrapped, set as WAREHOUSE_URL."""
+    from tests.conftest import drop_test_database
+    from umkm.warehouse.bootstrap import ensure_database
+    from umkm.warehouse.db import with_database
+
+    name = f"t_bare_{uuid.uuid4().hex[:8]}"
+    ensure_database(admin_url, name)
+    url = with_database(admin_url, name)
+    monkeypatch.setenv("WAREHOUSE_URL", url)
+    yield url
+    drop_test_database(admin_url, url)
+
+
+def test_a_command_on_a_never_bootstrapped_warehouse_brings_it_up_to_date(bare, capsys):
+    """`umkm quarantine list` on a configured warehouse nobody bootstrapped: the schema is
+    applied first (no `relation "audit.checkpoints" does not exist`), then the command."""
+    from umkm.cli import main
+    from umkm.warehouse.bootstrap import pending
+
+    with connect(bare) as conn:
+        assert any(p.startswith("V001__") for p in pending(conn))
+    assert main(["quarantine", "list"]) == 0
+    out = capsys.readouterr()
+    assert "warehouse brought up to date: V001__" in out.err
+    assert "quarantine empty" in out.out
+    with connect(bare) as conn:
+        assert pending(conn) == []
+    assert main(["quarantine", "list"]) == 0
+    assert "brought up to date" not in capsys.readouterr().err  # nothing pending: one read
+
+
+def test_warehouse_start_with_warehouse_url_bootstraps_it(bare, capsys):
+    from umkm.cli import main
+    from umkm.warehouse.bootstrap import pending
+
+    assert main(["warehouse", "start"]) == 0
+    assert "nothing to start, bootstrapping it" in capsys.readouterr().out
+    with connect(bare) as conn:
+        assert pending(conn) == []
+
+
+def test_a_role_that_may_not_bootstrap_is_told_what_to_run(bare, capsys, monkeypatch):
+    from umkm.cli import main
+
+    role = f"t_reader_{uuid.uuid4().hex[:6]}"
+    with connect(bare, autocommit=True) as conn:
+        conn.execute(f"create role {role} login")
+        conn.execute(f"revoke create on database {bare.rsplit('/', 1)[1]} from public")
+        conn.execute("revoke create on schema public from public")
+    try:
+        reader = bare.replace("://postgres@", f"://{role}@", 1)
+        assert reader != bare
+        monkeypatch.setenv("WAREHOUSE_URL", reader)
+        assert main(["quarantine", "list"]) == 3
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert f"role {role} may not bring it there" in err
+        assert "umkm warehouse bootstrap" in err and "V001__" in err
+    finally:
+        with connect(bare, autocommit=True) as conn:
+            conn.execute(f"drop owned by {role}")
+            conn.execute(f"drop role {role}")

@@ -113,6 +113,11 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of `umkm ingest`; exit code 1 when any source failed."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from umkm.warehouse import warehouse_url
+    from umkm.warehouse.bootstrap import schema_exit_code
+
+    if code := schema_exit_code(args.warehouse_url or warehouse_url()):
+        return code
     sources = ingest_order() if args.all else [args.source_id]
     failures = 0
     with _Display() as display:

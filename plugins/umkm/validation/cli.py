@@ -36,8 +36,11 @@ def run_validate(args: argparse.Namespace) -> int:
         return 2
     from umkm.validation.runner import CriticalValidationError, batch_table, validate_batch
     from umkm.warehouse import connect, warehouse_url
+    from umkm.warehouse.bootstrap import schema_exit_code
 
     url = warehouse_url()
+    if code := schema_exit_code(url):
+        return code
     with connect(url) as conn:
         has_batch = bool(
             conn.execute(
@@ -86,8 +89,11 @@ def _print_outcome(outcome) -> None:
 
 def run_quarantine(args: argparse.Namespace) -> int:
     from umkm.validation import quarantine
-    from umkm.warehouse import connect
+    from umkm.warehouse import connect, warehouse_url
+    from umkm.warehouse.bootstrap import schema_exit_code
 
+    if code := schema_exit_code(warehouse_url()):
+        return code
     with connect(autocommit=True) as conn:
         if args.action == "list":
             rows = quarantine.list_quarantine(conn, args.source, args.snapshot)

@@ -146,6 +146,81 @@ def bootstrap(conn) -> list[str]:
     return applied_now
 
 
+class SchemaNotCurrent(RuntimeError):
+    """The warehouse needs migrations that the connected role may not apply: the message
+    names what is pending and the command its owner runs."""
+
+
+def pending(conn) -> list[str]:
+    """What `bootstrap` would apply now, read without writing anything: migrations not
+    recorded, function files new or changed, the registry's per-source tables missing."""
+    names = {
+        row[0]
+        for row in conn.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema in ('audit', 'raw', 'quarantine')"
+        )
+    }
+    done = (
+        dict(conn.execute("select version, checksum from audit.schema_migrations").fetchall())
+        if "audit.schema_migrations" in names
+        else {}
+    )
+    out = [f"V{m.version:03d}__{m.name}" for m in migrations() if m.version not in done]
+    functions = (
+        dict(conn.execute("select name, checksum from audit.schema_functions").fetchall())
+        if "audit.schema_functions" in names
+        else {}
+    )
+    out += [f"functions/{f.name}" for f in function_files() if functions.get(f.name) != f.checksum]
+    for sid in load_registry():
+        out += [t for t in (f"raw.{sid}", f"quarantine.{sid}") if t not in names]
+    return out
+
+
+def ensure_schema(url: str) -> list[str]:
+    """Bring the warehouse at `url` up to date before a command uses it: nothing to do is
+    one read; else `bootstrap` under its lock. Returns what was applied. A role that may not
+    apply it gets SchemaNotCurrent naming what is pending and the command to run."""
+    import psycopg
+
+    from umkm.warehouse.db import connect, redact
+
+    with connect(url) as conn:
+        todo = pending(conn)
+        if not todo:
+            return []
+        try:
+            return bootstrap(conn)
+        except psycopg.errors.InsufficientPrivilege:
+            user = conn.execute("select current_user").fetchone()[0]
+    shown = ", ".join(todo[:3]) + (f" and {len(todo) - 3} more" if len(todo) > 3 else "")
+    raise SchemaNotCurrent(
+        f"the warehouse {redact(url)} is not up to date ({shown}) and role {user} may not "
+        f"bring it there: its owner runs `WAREHOUSE_URL=<owner's URL> umkm warehouse bootstrap`"
+    )
+
+
+#: The exit code of a command whose warehouse is not ready (an environment problem).
+EXIT_ENVIRONMENT = 3
+
+
+def schema_exit_code(url: str) -> int:
+    """For a command about to use the warehouse at `url`: 0 once its schema is up to date
+    (applied now if need be, with a line saying what), else EXIT_ENVIRONMENT after one line
+    on stderr naming what to run."""
+    import sys
+
+    try:
+        applied = ensure_schema(url)
+    except SchemaNotCurrent as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    if applied:
+        print("warehouse brought up to date: " + ", ".join(applied), file=sys.stderr)
+    return 0
+
+
 def _apply_function_files(conn) -> list[str]:
     """Apply the function files that are new or changed since they were last applied."""
     conn.execute(
