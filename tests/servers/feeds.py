@@ -124,6 +124,10 @@ class FeedServer:
     #: oauth-cursor beyond the contract: after the last record, empty pages whose cursor
     #: never ends (a runaway feed the registry's limits must stop)
     endless_empty: bool = False
+    #: oauth-cursor: cursors carry the generation they were issued in; raising it expires
+    #: every cursor issued before (400 cursor_expired), as an hour's wait would
+    cursor_generation: int = 0
+    refuse_cursors: bool = False  # oauth-cursor: every cursor has expired (400)
     #: records to serve instead of the generated ones, each with its id as its first key (a
     #: source of the test's own with field names of its own; JSON protocols)
     served: list[dict[str, Any]] | None = None
@@ -238,12 +242,14 @@ REFERENCE = {
 }
 
 
-def _cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+def _cursor(offset: int, generation: int = 0) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}:{generation}".encode()).decode()
 
 
-def _uncursor(cursor: str) -> int:
-    return int(base64.urlsafe_b64decode(cursor.encode()).decode().split(":")[1])
+def _uncursor(cursor: str) -> tuple[int, int]:
+    """(offset, generation) of a cursor."""
+    _o, offset, generation = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+    return int(offset), int(generation)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -393,9 +399,13 @@ class _Handler(BaseHTTPRequestHandler):
             since = datetime.fromisoformat(q["updated_since"].replace("Z", "+00:00"))
             records = [r for r in records if datetime.fromisoformat(r["updated_at"]) > since]
         items = self._items(records, 0)
-        offset = _uncursor(q["cursor"]) if "cursor" in q else 0
+        start = (0, feed.cursor_generation)
+        offset, generation = _uncursor(q["cursor"]) if "cursor" in q else start
+        if generation != feed.cursor_generation or ("cursor" in q and feed.refuse_cursors):
+            return 400, {"error": "cursor_expired", "error_description": "cursor has expired"}
         end = offset + self._page_len(limit, offset)
-        nxt = _cursor(end) if end < len(items) or feed.endless_empty else None
+        more = end < len(items) or feed.endless_empty
+        nxt = _cursor(end, feed.cursor_generation) if more else None
         return 200, {"snapshot": q["snapshot"], "data": items[offset:end], "next_cursor": nxt}
 
     def _signed(self, method, path, q, fault):

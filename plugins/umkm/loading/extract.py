@@ -181,9 +181,21 @@ def extract_load(
         )
         mode = "full"
 
+    for restarted in (False, True):
+        result = _attempt(source, snap, mode, url, progress, policy, restarted)
+        if result is not None:
+            return result
+    raise AssertionError("unreachable: a restarted attempt returns or raises")
+
+
+def _attempt(source: Source, snap: date, mode: str, url, progress, policy, restarted: bool):
+    """One attempt of extract_load: resumes the checkpoint's batch unless `restarted`.
+    Returns None (after marking the attempt failed) when a resumed pull's first request is
+    refused by the source (an expired cursor or offset, a 4xx): the caller starts over once."""
+    source_id, snap_text = source.source_id, snap.isoformat()
     with connect(url or warehouse_url(), autocommit=True) as db, snapshot_lock(db, source_id, snap):
         checkpoint = audit.get_checkpoint(db, source_id, snap)
-        resume = _resumable(db, source, snap, checkpoint, mode)
+        resume = None if restarted else _resumable(db, source, snap, checkpoint, mode)
         if resume is not None and resume.done:
             return _finished_result(db, source_id, snap, resume)
         if resume is None:
@@ -233,6 +245,30 @@ def extract_load(
             return run.pull(policy)
         except NoData as exc:
             return run.no_data(exc)
+        except SourceRequestError as exc:
+            if resume is None or run.pages_committed > 0:
+                with contextlib.suppress(psycopg.OperationalError):
+                    run.failed(exc)
+                raise
+            # the source refused the saved position (e.g. a cursor past its hour): start
+            # over from the first page, once; the partial batch is replaced
+            log.warning(
+                "event=resume_refused source=%s snapshot=%s batch_id=%s error=%r",
+                source_id,
+                snap_text,
+                resume.batch_id,
+                str(exc),
+            )
+            run.failed(
+                SourceRequestError(
+                    source_id,
+                    snap_text,
+                    exc.path,
+                    f"the source refused to resume ({exc.problem})",
+                    "started over from the first page",
+                )
+            )
+            return None
         except BaseException as exc:
             error = exc
             if isinstance(exc, ConnectionNotConfigured):
@@ -329,6 +365,7 @@ class _Run:
         self.stats = HttpStats()
         self.started = time.monotonic()
         self.empty_in_row = 0
+        self.pages_committed = 0  # in this attempt
 
     @property
     def mode(self) -> str:
@@ -406,6 +443,7 @@ class _Run:
             position["landed"] += landed
             position["rejected"] += page.size - landed
             position["pages"] += 1
+            self.pages_committed += 1
             position["state"] = page.state
             position["done"] = page.done
             if page.high_water is not None:
