@@ -128,6 +128,10 @@ class FeedServer:
     #: every cursor issued before (400 cursor_expired), as an hour's wait would
     cursor_generation: int = 0
     refuse_cursors: bool = False  # oauth-cursor: every cursor has expired (400)
+    #: file-drop: (name, gzip bytes, data rows) served instead of the generated parts
+    parts: list[tuple[str, bytes, int]] | None = None
+    #: xlsx: the workbook's bytes served for every published year instead of a generated one
+    workbook: bytes | None = None
     #: records to serve instead of the generated ones, each with its id as its first key (a
     #: source of the test's own with field names of its own; JSON protocols)
     served: list[dict[str, Any]] | None = None
@@ -461,6 +465,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _csv_parts(self, snapshot: str) -> list[tuple[str, bytes, int]]:
         feed = self.feed
+        if feed.parts is not None:
+            return feed.parts
         header = list(feed.records[0]) if feed.records else ["merchant_id"]
         parts = []
         per = -(-len(feed.records) // feed.file_parts)
@@ -574,6 +580,8 @@ class _Handler(BaseHTTPRequestHandler):
         year = int(path.rsplit("/", 1)[1].removesuffix(".xlsx"))
         if year not in feed.xlsx_years:
             return 404, {"error": "not published"}
+        if feed.workbook is not None:
+            return 200, feed.workbook, "application/vnd.ms-excel"
         wb = openpyxl.Workbook()
         notes = wb.active
         notes.title = "Catatan"

@@ -21,6 +21,10 @@ from umkm.connections import SourceConnection
 from umkm.connectors.http import HttpClient
 from umkm.sources import Source
 
+#: Below this many inflated bytes a file's compression ratio is not checked against
+#: limits.max_inflation_ratio: small files compress unevenly.
+RATIO_FLOOR_BYTES = 1 << 24
+
 #: (index within the page, record_id, record as JSON bytes)
 Row = tuple[int, str, bytes]
 

@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 import msgspec
 
-from umkm.connectors.base import Connector, Page, Reject, Row, page_of
-from umkm.connectors.errors import CorruptFileError, NoData, ProtocolViolation
+from umkm.connectors.base import RATIO_FLOOR_BYTES, Connector, Page, Reject, Row, page_of
+from umkm.connectors.errors import CorruptFileError, LimitExceeded, NoData, ProtocolViolation
 from umkm.connectors.files import Downloads
 from umkm.connectors.http import Request
 
@@ -38,10 +38,58 @@ class _Manifest(msgspec.Struct):
     files: list[_File]
 
 
-def _open_csv(path: Path, delimiter: str) -> Iterator[list[str]]:
-    with gzip.open(path, "rb") as raw:
+#: A CSV line longer than this is refused before it is read whole (the csv module's own
+#: field limit, checked only once a line is in memory).
+MAX_LINE_BYTES = 1 << 24
+
+
+class InflateLimit(Exception):
+    """A gzip part expands past a bound: (limits key, what was seen, the limit)."""
+
+
+class _Inflated(io.RawIOBase):
+    """The inflated bytes of a gzip file, refused past `max_bytes`, past `max_ratio` times
+    the compressed size, or with a line longer than MAX_LINE_BYTES: a bomb stops while it
+    inflates, with memory bounded by the reads' buffers."""
+
+    def __init__(self, path: Path, max_bytes: int, max_ratio: float) -> None:
+        self._gz = gzip.open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._compressed = max(1, path.stat().st_size)
+        self._max_bytes, self._max_ratio = max_bytes, max_ratio
+        self.total = 0
+        self._line = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._gz.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.total += n
+        newline = data.rfind(b"\n")
+        self._line = self._line + n if newline < 0 else n - newline - 1
+        if self.total > self._max_bytes:
+            raise InflateLimit("max_inflated_bytes", f"{self.total} bytes", self._max_bytes)
+        ratio = self.total / self._compressed
+        if self.total > RATIO_FLOOR_BYTES and ratio > self._max_ratio:
+            raise InflateLimit("max_inflation_ratio", f"{ratio:.0f} times", self._max_ratio)
+        if self._line > MAX_LINE_BYTES:
+            raise InflateLimit("a line's length", f"{self._line} bytes", MAX_LINE_BYTES)
+        return n
+
+    def close(self) -> None:
+        self._gz.close()
+        super().close()
+
+
+def _open_csv(path: Path, delimiter: str, max_bytes: int, max_ratio: float) -> Iterator[list[str]]:
+    with _Inflated(path, max_bytes, max_ratio) as raw:
+        buffered = io.BufferedReader(raw, 1 << 16)
         # surrogateescape: a row with bytes that are not UTF-8 is quarantined, not fatal
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        text = io.TextIOWrapper(
+            buffered, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
         yield from csv.reader(text, delimiter=delimiter)
 
 
@@ -96,8 +144,14 @@ class FileDropConnector(Connector):
             raise NoData(path, "manifest not found")
         return answer.parsed
 
+    def _rows(self, path: Path) -> Iterator[list[str]]:
+        limits = self.source.limits
+        return _open_csv(
+            path, self.delimiter, limits.max_inflated_bytes, limits.max_inflation_ratio
+        )
+
     def _count(self, path: Path) -> int:
-        rows = _open_csv(path, self.delimiter)
+        rows = self._rows(path)
         next(rows, None)  # header
         return sum(1 for row in rows if row)
 
@@ -119,6 +173,16 @@ class FileDropConnector(Connector):
             else:
                 try:
                     counted = self._count(target)
+                except InflateLimit as exc:
+                    key, seen, limit = exc.args
+                    raise self.fail(
+                        LimitExceeded,
+                        path,
+                        f"the gzip part expands past limits.{key} ({seen}; the limit is "
+                        f"{limit}): a compression bomb or a broken export",
+                        "nothing of it was landed; if the export is real, raise the limit in "
+                        "the source's registry entry, else report it to the partner",
+                    ) from None
                 except (OSError, EOFError, zlib.error, csv.Error) as exc:
                     problem = f"unreadable gzip/CSV ({exc})"
                 except UnicodeDecodeError as exc:
@@ -149,7 +213,7 @@ class FileDropConnector(Connector):
         encode = self._encode
         for file_no in range(start_file, len(manifest.files)):
             target = self._verified(manifest.files[file_no])
-            reader = _open_csv(target, self.delimiter)
+            reader = self._rows(target)
             header = next(reader, None) or []
             width = len(header)
             try:

@@ -22,7 +22,12 @@ from typing import IO, Any
 
 import requests
 
-from umkm.connectors.errors import ProtocolViolation, RetriesExhausted, SourceRequestError
+from umkm.connectors.errors import (
+    LimitExceeded,
+    ProtocolViolation,
+    RetriesExhausted,
+    SourceRequestError,
+)
 
 log = logging.getLogger("umkm.connectors.http")
 
@@ -135,8 +140,11 @@ class HttpClient:
         policy: RetryPolicy | None = None,
         stats: HttpStats | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_body_bytes: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: the source's limits.max_response_bytes: a longer body is refused as it streams
+        self.max_body_bytes = max_body_bytes
         self.source_id = source_id
         self.snapshot = snapshot
         self.policy = policy or RetryPolicy()
@@ -280,18 +288,40 @@ class HttpClient:
             stream=True,
         ) as resp:
             headers_out = resp.headers
+            declared = headers_out.get("Content-Length", "")
+            if declared.isdigit():
+                self._bounded(req.path, int(declared))
             if to_file is not None and 200 <= resp.status_code < 300:
                 to_file.seek(0)
                 to_file.truncate()
                 digest = hashlib.sha256()
                 size = 0
                 for chunk in resp.iter_content(1 << 20):
+                    size += len(chunk)
+                    self._bounded(req.path, size)
                     digest.update(chunk)
                     to_file.write(chunk)
-                    size += len(chunk)
                 to_file.flush()
                 self.stats.bytes += size
                 return Answer(resp.status_code, headers_out, sha256=digest.hexdigest(), size=size)
-            body = resp.content
+            buffer = bytearray()
+            for chunk in resp.iter_content(1 << 20):
+                buffer += chunk
+                self._bounded(req.path, len(buffer))
+            body = bytes(buffer)
+            del buffer
             self.stats.bytes += len(body)
             return Answer(resp.status_code, headers_out, body=body, size=len(body))
+
+    def _bounded(self, path: str, size: int) -> None:
+        """Refuse a body past max_body_bytes (declared or read so far): not retried."""
+        limit = self.max_body_bytes
+        if limit is not None and size > limit:
+            raise self.fail(
+                LimitExceeded,
+                path,
+                f"the answer passes limits.max_response_bytes ({size} bytes or more; the limit "
+                f"is {limit})",
+                "If the source really sends answers this large, raise it in the source's "
+                "registry entry (or ask for smaller pages); else report the feed to its owner",
+            )

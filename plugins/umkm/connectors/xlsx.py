@@ -18,8 +18,8 @@ from typing import Any
 
 import msgspec
 
-from umkm.connectors.base import Connector, Page, Reject, Row, page_of
-from umkm.connectors.errors import CorruptFileError, NoData, ProtocolViolation
+from umkm.connectors.base import RATIO_FLOOR_BYTES, Connector, Page, Reject, Row, page_of
+from umkm.connectors.errors import CorruptFileError, LimitExceeded, NoData, ProtocolViolation
 from umkm.connectors.files import Downloads
 
 
@@ -65,8 +65,33 @@ class XlsxConnector(Connector):
         self.downloads.close()
 
     def _workbook(self, path: str, target: Path):  # -> openpyxl Workbook
+        """The workbook, once its members' declared sizes are within the source's limits
+        (a zip bomb is refused before anything inflates, and zipfile reads no member past
+        its declared size; openpyxl parses the XML through defusedxml, which refuses entity
+        expansion)."""
         import openpyxl
 
+        limits = self.source.limits
+        with zipfile.ZipFile(target) as archive:
+            members = archive.infolist()
+        inflated = sum(m.file_size for m in members)
+        compressed = max(1, sum(m.compress_size for m in members))
+        ratio = inflated / compressed
+        bound = None
+        if inflated > limits.max_inflated_bytes:
+            bound = ("max_inflated_bytes", f"{inflated} bytes", limits.max_inflated_bytes)
+        elif inflated > RATIO_FLOOR_BYTES and ratio > limits.max_inflation_ratio:
+            bound = ("max_inflation_ratio", f"{ratio:.0f} times", limits.max_inflation_ratio)
+        if bound is not None:
+            key, seen, limit = bound
+            raise self.fail(
+                LimitExceeded,
+                path,
+                f"the workbook expands past limits.{key} ({seen}; the limit is {limit}): a "
+                "zip bomb or a broken file",
+                "nothing of it was landed; if the file is real, raise the limit in the "
+                "source's registry entry, else report it to the publisher",
+            )
         return openpyxl.load_workbook(target, read_only=True, data_only=True)
 
     def _fetch_year(self, year: int) -> Path | None:

@@ -392,7 +392,12 @@ class _Run:
         since_text = self.position.get("since")
         since = datetime.fromisoformat(since_text) if since_text else None
         with HttpClient(
-            conn.base_url, source.source_id, snap.isoformat(), policy, self.stats
+            conn.base_url,
+            source.source_id,
+            snap.isoformat(),
+            policy,
+            self.stats,
+            max_body_bytes=source.limits.max_response_bytes,
         ) as client:
             connector = make_connector(source, conn, snap, client, since)
             try:

@@ -54,14 +54,16 @@ class Limits:
     max_pages: int  # pages of one pull, resumed attempts included
     max_records: int  # items delivered in one pull, resumed attempts included
     max_empty_pages: int  # pages in a row with no item that do not end the feed
+    max_response_bytes: int  # one answer's body (a JSON page, a file), read as it streams
+    max_inflated_bytes: int  # what one compressed file (a gzip CSV part, a workbook) holds
+    max_inflation_ratio: float  # inflated over compressed size: above it, a zip or gzip bomb
 
     @classmethod
     def of(cls, source_id: str, value: Any) -> Limits:
         if not isinstance(value, dict):
             raise ValueError(
                 f"source {source_id}: limits {value!r} is not a mapping, e.g. "
-                "{max_seconds: 5400, max_pages: 100000, max_records: 50000000, "
-                "max_empty_pages: 20}"
+                "{max_seconds: 5400, max_pages: 100000}"
             )
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in value if k not in names]
