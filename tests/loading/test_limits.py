@@ -8,7 +8,7 @@ from servers.feeds import SNAPSHOT
 from servers.harness import FAST, loads, raw_ids
 
 from umkm import settings
-from umkm.connectors.errors import LimitExceeded
+from umkm.connectors.errors import LimitExceeded, ProtocolViolation
 from umkm.loading import extract_load, publish
 from umkm.loading.extract import PREFETCH_PAGES
 from umkm.sources import REGISTRY_ENV, load_registry
@@ -83,3 +83,13 @@ def test_bad_limits_are_refused_by_name(tmp_path, monkeypatch, limits, message):
     _use_registry(tmp_path, monkeypatch, "bad.yaml", limits)
     with pytest.raises(ValueError, match=message):
         load_registry()
+
+
+def test_a_cursor_that_comes_back_is_refused_before_its_page_lands_twice(wh, feed_server):
+    server = feed_server("oauth-cursor", "tokopedia", count=57, loop_cursor=True)
+    with pytest.raises(ProtocolViolation, match="came back to a position it had already"):
+        extract_load("tokopedia", SNAPSHOT, url=wh, policy=FAST)
+    pages = [q for _m, p, q in server.requests if p == "/v1/merchants"]
+    assert len(pages) <= 3 + PREFETCH_PAGES  # the first page, the cursor twice, one ahead
+    assert loads(wh, "tokopedia")[-1]["status"] == "failed"
+    assert loads(wh, "tokopedia")[-1]["rows_loaded"] <= 57  # no page landed twice

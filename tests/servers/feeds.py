@@ -128,6 +128,7 @@ class FeedServer:
     #: every cursor issued before (400 cursor_expired), as an hour's wait would
     cursor_generation: int = 0
     refuse_cursors: bool = False  # oauth-cursor: every cursor has expired (400)
+    loop_cursor: bool = False  # oauth-cursor: the second page's cursor again and again
     #: file-drop: (name, gzip bytes, data rows) served instead of the generated parts
     parts: list[tuple[str, bytes, int]] | None = None
     #: xlsx: the workbook's bytes served for every published year instead of a generated one
@@ -410,6 +411,8 @@ class _Handler(BaseHTTPRequestHandler):
         end = offset + self._page_len(limit, offset)
         more = end < len(items) or feed.endless_empty
         nxt = _cursor(end, feed.cursor_generation) if more else None
+        if feed.loop_cursor:
+            nxt = _cursor(self._page_len(limit, 0), feed.cursor_generation)
         return 200, {"snapshot": q["snapshot"], "data": items[offset:end], "next_cursor": nxt}
 
     def _signed(self, method, path, q, fault):

@@ -9,6 +9,7 @@ none landed twice. The attempt is recorded in `audit.loads` (`running` until `pu
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import time
@@ -28,6 +29,7 @@ from umkm.connectors.errors import (
     IngestError,
     LimitExceeded,
     NoData,
+    ProtocolViolation,
     SourceRequestError,
     WarehouseUnavailable,
 )
@@ -366,6 +368,7 @@ class _Run:
         self.started = time.monotonic()
         self.empty_in_row = 0
         self.pages_committed = 0  # in this attempt
+        self.positions_seen: set[str] = set()  # resume states this attempt reached
 
     @property
     def mode(self) -> str:
@@ -473,6 +476,17 @@ class _Run:
         rerun after raising one fetches that page again. Checked between pages: one request
         is bounded by the HTTP client's own timeouts."""
         limits = self.source.limits
+        position = json.dumps(page.state, sort_keys=True, default=str)
+        if not page.done and position in self.positions_seen:
+            raise ProtocolViolation(
+                self.source.source_id,
+                self.snap.isoformat(),
+                "",
+                "the feed came back to a position it had already delivered (a cursor or "
+                "offset that repeats): the pull would never end; the page is not kept",
+                "report the feed to its owner",
+            )
+        self.positions_seen.add(position)
         self.empty_in_row = self.empty_in_row + 1 if page.size == 0 and not page.done else 0
         elapsed = time.monotonic() - self.started
         for key, value, limit, unit in (
