@@ -55,11 +55,11 @@ category_tokens as (
     ) with ordinality as tokens (token, position)
 ),
 
--- words with their segment (depth: 1 + the `>` before them) and the token after them
+-- words with their segment (segment_depth: 1 + the `>` before them) and the token after them
 category_words as (
     select
         category_text,
-        depth,
+        segment_depth,
         position,
         word,
         next_word
@@ -70,7 +70,7 @@ category_words as (
             token as word,
             1 + count(*) filter (where token = '>') over (
                 partition by category_text order by position
-            ) as depth,
+            ) as segment_depth,
             lead(token) over (partition by category_text order by position) as next_word
         from category_tokens
     ) as tokens
@@ -166,7 +166,7 @@ category_word_matches as (
 category_phrase_matches as (
     select
         words.category_text,
-        words.depth,
+        words.segment_depth,
         words.position,
         keywords.commodity
     from category_words as words
@@ -178,7 +178,7 @@ category_phrase_matches as (
 category_matches as (
     select
         words.category_text,
-        words.depth,
+        words.segment_depth,
         words.position,
         matches.commodity,
         matches.score
@@ -188,13 +188,13 @@ category_matches as (
         select from category_phrase_matches as phrases
         where
             phrases.category_text = words.category_text
-            and phrases.depth = words.depth
+            and phrases.segment_depth = words.segment_depth
             and phrases.position in (words.position, words.position - 1)
     )
     union all
     select
         category_text,
-        depth,
+        segment_depth,
         position,
         commodity,
         1.0::float8 as score
@@ -209,7 +209,7 @@ category_commodities as (
     where commodity is not null
     order by
         category_text asc,
-        depth desc,
+        segment_depth desc,
         score desc,
         commodity = 'Lainnya' asc,
         position asc,

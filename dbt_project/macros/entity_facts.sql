@@ -23,7 +23,7 @@
 {% macro entity_snapshot_facts(resolved, keys) -%}
 {%- set min_products = var('large_enterprise_min_products') -%}
 select
-    {{ keys | join(', ') }},
+    {{ keys | join(',\n    ') }},
     counted_accounts,
     platforms,
     active_platforms,
@@ -55,7 +55,7 @@ select
     is_on_government_list
 from (
     select
-        {{ keys | join(', ') }},
+        {{ keys | join(',\n        ') }},
         counted_accounts,
         platforms,
         active_platforms,
@@ -75,7 +75,7 @@ from (
         cardinality(government_lists) > 0 as is_on_government_list
     from (
         select
-            {{ keys | join(', ') }},
+            {{ keys | join(',\n            ') }},
             count(*) filter (
                 where source_kind = 'marketplace' and is_counted
             ) as counted_accounts,
@@ -126,7 +126,7 @@ from (
     active online UMKM (A), those registered, active registry records (C). -#}
 {% macro bridge_entity_counts(entities, keys) -%}
 select
-    {{ keys | join(', ') }},
+    {{ keys | join(',\n    ') }},
     sum(counted_accounts) as counted,
     sum(platform_count) as pairs,
     count(*) filter (where is_on_marketplace) as b,
@@ -150,7 +150,7 @@ group by {{ keys | join(', ') }}
 {% macro population_list_counts(entities, keys, list_a_platforms) -%}
 {%- set list_a = "array['" ~ list_a_platforms | join("', '") ~ "']::text[]" -%}
 select
-    {{ keys | join(', ') }},
+    {{ keys | join(',\n    ') }},
     count(*)::numeric as n_observed,
     count(*) filter (where on_marketplaces)::numeric as n_marketplaces,
     count(*) filter (where on_registry)::numeric as n_registry,
@@ -177,7 +177,7 @@ select
     )::numeric as n_lists
 from (
     select
-        {{ keys | join(', ') }},
+        {{ keys | join(',\n        ') }},
         is_active_online as on_marketplaces,
         is_in_registry as on_registry,
         government_lists,
@@ -218,22 +218,23 @@ group by {{ keys | join(', ') }}
 {{- return(named | join('')) -}}
 {%- endmacro %}
 
-{#- Column lists over `names`: `rel.x + deltas.delta_x as x, ...` (a count moved by a
-    draw), `coalesce(rel.x, 0) as x, ...`, and `new.x - old.x as delta_x, ...`. -#}
+{#- Column lists over `names`, one column a line (indent them where they are called):
+    `rel.x + deltas.delta_x as x, ...` (a count moved by a draw), `coalesce(rel.x, 0) as x,
+    ...`, and `new.x - old.x as delta_x, ...`. -#}
 {% macro moved_columns(rel, deltas, names) -%}
 {%- for name in names -%}
-{{ rel }}.{{ name }} + {{ deltas }}.delta_{{ name }} as {{ name }}{{ ", " if not loop.last }}
+{{ rel }}.{{ name }} + {{ deltas }}.delta_{{ name }} as {{ name }}{{ ",\n" if not loop.last }}
 {%- endfor -%}
 {%- endmacro %}
 
 {% macro zero_filled_columns(rel, names) -%}
 {%- for name in names -%}
-coalesce({{ rel }}.{{ name }}, 0) as {{ name }}{{ ", " if not loop.last }}
+coalesce({{ rel }}.{{ name }}, 0) as {{ name }}{{ ",\n" if not loop.last }}
 {%- endfor -%}
 {%- endmacro %}
 
 {% macro delta_columns(new, old, names) -%}
 {%- for name in names -%}
-{{ new }}.{{ name }} - {{ old }}.{{ name }} as delta_{{ name }}{{ ", " if not loop.last }}
+{{ new }}.{{ name }} - {{ old }}.{{ name }} as delta_{{ name }}{{ ",\n" if not loop.last }}
 {%- endfor -%}
 {%- endmacro %}

@@ -265,19 +265,18 @@ where a.{{ column_name }} <> b.{{ column_name }} and ({{ edges_where }})
 {{- return(out) -}}
 {%- endmacro %}
 
-{#- EM's M step for one parameter slot of int_er_parameters: the expected matching pairs at
-    the level over those where the comparison applies (floored at 1e-6); the previous value
-    when it never applies in the session. -#}
-{% macro er_m_step(comparison, level, index) -%}
-case
-    when sum(weighted.n_pairs * weighted.p) filter (where weighted.level_{{ comparison }} >= 0) > 0
-        then greatest(
-            coalesce(sum(weighted.n_pairs * weighted.p) filter (
-                where weighted.level_{{ comparison }} = {{ level }}
-            ), 0)
-            / sum(weighted.n_pairs * weighted.p) filter (where weighted.level_{{ comparison }} >= 0),
-            1e-6
-        )
-    else em.m[{{ index }}]
-end
+{#- EM's M step for one parameter slot of int_er_parameters, as the last branches of a
+    `case` (macro er_m_step_vector's, flat rather than a case within a case): the expected
+    matching pairs at the level over those where the comparison applies (floored at 1e-6);
+    the previous value when it never applies in the session. -#}
+{% macro er_m_step_branches(comparison, level, index) -%}
+when sum(weighted.n_pairs * weighted.p) filter (where weighted.level_{{ comparison }} >= 0) > 0
+    then greatest(
+        coalesce(sum(weighted.n_pairs * weighted.p) filter (
+            where weighted.level_{{ comparison }} = {{ level }}
+        ), 0)
+        / sum(weighted.n_pairs * weighted.p) filter (where weighted.level_{{ comparison }} >= 0),
+        1e-6
+    )
+else em.m[{{ index }}]
 {%- endmacro %}

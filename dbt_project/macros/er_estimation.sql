@@ -4,10 +4,10 @@
     order of er_slots (comparison by comparison, levels from 0 up): the level L of
     comparison c is element er_first_slot(c) + L. -#}
 
-{#- `level_<name>, ...` of every comparison. -#}
+{#- `level_<name>, ...` of every comparison, one a line (indent them where they are called). -#}
 {% macro er_level_names(prefix='') -%}
 {%- for comparison in er_comparisons() -%}
-    {{ prefix }}level_{{ comparison.name }}{{ ", " if not loop.last }}
+    {{ prefix }}level_{{ comparison.name }}{{ ",\n" if not loop.last }}
 {%- endfor -%}
 {%- endmacro %}
 
@@ -22,7 +22,9 @@ select
 from (
     values
     {%- for comparison, level, label, tf, index in er_slots() %}
-        ('{{ comparison }}', {{ level }}, '{{ label | replace("'", "''") }}', {{ tf }}, {{ index }})
+        {%- set quoted_label = label | replace("'", "''") %}
+        {%- set is_tf = 'true' if tf else 'false' %}
+        ('{{ comparison }}', {{ level }}, '{{ quoted_label }}', {{ is_tf }}, {{ index }})
         {{- "," if not loop.last }}
     {%- endfor %}
 ) as slot (comparison, level_number, label, is_tf, slot_index)
@@ -51,14 +53,15 @@ union all
 {%- for session in er_training_sessions() %}
 select
     '{{ session.name }}'::text as session_name,
-    {{ er_level_names() }},
+    {{ er_level_names() | indent(4) }},
     count(*)::float8 as n_pairs
 from {{ relation }}
 where
     {%- for fixed in session.fixed %}
     level_{{ fixed }} = {{ er_top_level(fixed) }}{{ " and" if not loop.last }}
     {%- endfor %}
-group by {{ er_level_names() }}
+group by
+    {{ er_level_names() | indent(4) }}
 {%- if not loop.last %}
 union all
 {%- endif %}
@@ -154,7 +157,7 @@ array[
 {%- for comparison, level, label, tf, index in er_slots() %}
     case
         when {{ er_fixed_by(comparison, 'em.session_name') }} then em.m[{{ index }}]
-        else {{ er_m_step(comparison, level, index) }}
+        {{ er_m_step_branches(comparison, level, index) | indent(8) }}
     end
     {{- "," if not loop.last }}
 {%- endfor %}

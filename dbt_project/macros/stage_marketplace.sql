@@ -154,12 +154,13 @@ from (
 
 {#- Two CTEs for a staging model: `places`, the distinct (city, province) spellings of
     `relation`, and `resolved`, each one's BPS regency code (looked up once per spelling, not
-    per record). Join back on coalesce(city, '') = city_key and the same for province. -#}
+    per record). Join back on coalesce(city, '') = city_key and the same for province.
+    `city` and `province` are expressions; a column of that name already is not aliased. -#}
 {% macro resolved_places(relation, city, province) -%}
 places as (
     select distinct
-        {{ city }} as city,
-        {{ province }} as province
+        {{ city }}{{ ' as city' if city.split('.')[-1] != 'city' }},
+        {{ province }}{{ ' as province' if province.split('.')[-1] != 'province' }}
     from {{ relation }}
 ),
 

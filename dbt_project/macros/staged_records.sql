@@ -70,12 +70,13 @@ marketplace_records as (
                 null::text[] as platforms_named
             {%- endif %}
         from {{ sid }}
-        {% if not loop.last %}union all
+        {%- if not loop.last %}
+        union all
         {% endif -%}
     {%- endfor %}
 ),
 
-{#- the registry (source_kind registry: the bridge's) and the other government lists
+{# the registry (source_kind registry: the bridge's) and the other government lists
     (source_kind government_list); is_registry_active: an active record of its list -#}
 list_records as (
     {% for list in lists -%}
@@ -114,7 +115,8 @@ list_records as (
                 platforms_declared as platforms_named
             {%- endif %}
         from {{ list.source_id }}
-        {% if not loop.last %}union all
+        {%- if not loop.last %}
+        union all
         {% endif -%}
     {%- endfor %}
 ),

@@ -64,7 +64,7 @@ list_counts as (
 counts as materialized (
     select
         bridge_counts.*,
-        {{ zero_filled_columns('list_counts', listed) }}
+        {{ zero_filled_columns('list_counts', listed) | indent(8) }}
     from bridge_counts
     left join list_counts
         on
@@ -76,7 +76,7 @@ final as (
     select
         drawn.draw,
         drawn.snapshot,
-        {{ delta_columns('drawn', 'chosen', moved + listed) }}
+        {{ delta_columns('drawn', 'chosen', moved + listed) | indent(8) }}
     from counts as drawn
     inner join counts as chosen
         on

@@ -46,24 +46,28 @@
     words); bit i of block_bits is block i, the name refinements take the two bits after
     the identifier blocks. The keys are integers already (macro er_match_key) or one hash
     of a short text: no text is built per record (concatenating the keys as text and
-    hashing it: 128 s for this model at scale 1.0, against 122 s without) -#}
+    hashing it: 128 s for this model at scale 1.0, against 122 s without). Columns are
+    qualified with `records`: the word blocks join `words` to it. -#}
+{%- set first_word = "substring(records.name_norm from '^[^ ]+')" -%}
+{%- set last_word = "substring(records.name_norm from '[^ ]+$')" -%}
 {%- set identifier_blocks = [
-    ('phone', 'phone_hash', 'phone_hash is not null', false),
-    ('email', 'email_hash', 'email_hash is not null', true),
-    ('licence', 'hashtextextended(licence, 0)', 'licence is not null', false),
-    ('national_id', 'nik_hash', 'nik_hash is not null', false),
-    ('owner_regency', 'hashtextextended(match_region, owner_hash)',
-        'owner_hash is not null and match_region is not null', true),
+    ('phone', 'records.phone_hash', 'records.phone_hash is not null', false),
+    ('email', 'records.email_hash', 'records.email_hash is not null', true),
+    ('licence', 'hashtextextended(records.licence, 0)', 'records.licence is not null', false),
+    ('national_id', 'records.nik_hash', 'records.nik_hash is not null', false),
+    ('owner_regency', 'hashtextextended(records.match_region, records.owner_hash)',
+        'records.owner_hash is not null and records.match_region is not null', true),
     ('name_ends_regency',
-        "hashtextextended(least(substring(name_norm from '^[^ ]+'), substring(name_norm from '[^ ]+$'))"
-            ~ " || ' ' || greatest(substring(name_norm from '^[^ ]+'), substring(name_norm from '[^ ]+$')),"
-            ~ " hashtextextended(match_region, 0))",
-        'name_norm is not null and match_region is not null', false),
+        "hashtextextended(least(" ~ first_word ~ ", " ~ last_word ~ ")"
+            ~ " || ' ' || greatest(" ~ first_word ~ ", " ~ last_word ~ "),"
+            ~ " hashtextextended(records.match_region, 0))",
+        'records.name_norm is not null and records.match_region is not null', false),
     ('initials_regency',
-        "hashtextextended(array_to_string(owner_initials, ''), hashtextextended(match_region, 0))",
-        'owner_initials is not null and match_region is not null', true),
-    ('address_regency', 'hashtextextended(match_region, address_key)',
-        'address_key is not null and match_region is not null', true),
+        "hashtextextended(array_to_string(records.owner_initials, ''),"
+            ~ " hashtextextended(records.match_region, 0))",
+        'records.owner_initials is not null and records.match_region is not null', true),
+    ('address_regency', 'hashtextextended(records.match_region, records.address_key)',
+        'records.address_key is not null and records.match_region is not null', true),
 ] -%}
 {%- set block_names = identifier_blocks | map(attribute=0) | list
     + ['owner_word_regency', 'name_regency', 'name_neighbour'] -%}
@@ -117,7 +121,7 @@ block_keys as (
                 and words.word is not null
         {%- else %}
             select
-                rid,
+                records.rid,
                 {{ 2 ** loop.index0 }} as block_bit,
                 {{ key }} as block_key
             from records

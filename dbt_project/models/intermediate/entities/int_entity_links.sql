@@ -29,7 +29,7 @@ final as (
         match_probability,
         decided_probability,
         decided_probability >= {{ er_setting('er_strong_probability') }} as is_strong,
-        {{ er_level_names() }},
+        {{ er_level_names() | indent(8) }},
         blocks
     from scored
     where decided_probability >= {{ er_setting('er_match_probability') }}

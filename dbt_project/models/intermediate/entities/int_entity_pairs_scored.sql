@@ -43,7 +43,7 @@ scored as (
         source_id_a,
         source_id_b,
         blocks,
-        {{ er_level_names() }},
+        {{ er_level_names() | indent(8) }},
         match_weight,
         1.0 / (1.0 + power(2.0::float8, least(1000, greatest(-1000, -match_weight))))
             as match_probability

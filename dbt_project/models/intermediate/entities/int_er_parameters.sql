@@ -170,10 +170,11 @@ vectors as materialized (
 
 candidate_patterns as (
     select
-        {{ er_level_names() }},
+        {{ er_level_names() | indent(8) }},
         count(*)::float8 as n_pairs
     from compared
-    group by {{ er_level_names() }}
+    group by
+        {{ er_level_names() | indent(8) }}
 ),
 
 pattern_weights as materialized (

@@ -45,7 +45,7 @@ drawn_counts as (
     select
         list_counts.snapshot,
         draws.draw,
-        {{ moved_columns('list_counts', 'draws', listed) }}
+        {{ moved_columns('list_counts', 'draws', listed) | indent(8) }}
     from list_counts
     inner join {{ ref('int_bridge_matching_draws') }} as draws
         on list_counts.snapshot = draws.snapshot
