@@ -124,6 +124,36 @@ def test_incremental_pull_carries_the_snapshot_forward(wh, feed_server):
     assert attempt["mode"] == "incremental"
 
 
+def test_the_watermark_comes_from_published_rows_and_never_passes_the_snapshot(wh, feed_server):
+    """One record dated in the future must not stop incremental pulls for good: the
+    watermark is the latest `updated_at` published, capped at the snapshot day's end."""
+    from datetime import datetime, timedelta, timezone
+
+    from servers.feeds import merchant
+
+    from umkm.loading import audit
+    from umkm.warehouse.db import connect
+
+    records = [merchant(i) for i in range(20)]
+    records[3]["updated_at"] = "2031-01-01T00:00:00+07:00"
+    feed_server("oauth-cursor", "tokopedia", served=records)
+    full_load(wh, "tokopedia")
+    with connect(wh) as db:
+        mark = audit.get_watermark(db, "tokopedia")
+    wib = timezone(timedelta(hours=7))
+    assert mark == datetime(2017, 11, 16, tzinfo=wib)
+    # without the future record: the latest published updated_at itself
+    del records[3]
+    feed_server("oauth-cursor", "tokopedia", served=records)
+    with connect(wh) as db:
+        db.execute("delete from audit.watermarks where source_id = 'tokopedia'")
+    full_load(wh, "tokopedia")
+    with connect(wh) as db:
+        mark = audit.get_watermark(db, "tokopedia")
+    latest = max(datetime.fromisoformat(r["updated_at"]) for r in records)
+    assert mark == latest
+
+
 def test_the_same_snapshot_twice_at_once_one_waits_then_same_result(wh, feed_server):
     """Two loads of one source and snapshot at once (a double trigger): the second is
     refused while the first runs, with a message saying to wait; run again afterwards (what

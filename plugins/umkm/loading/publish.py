@@ -11,7 +11,7 @@ upserted by record_id.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 
 import psycopg
 from psycopg import sql
@@ -30,6 +30,9 @@ from umkm.sources import get_source
 from umkm.warehouse import connect, warehouse_url
 
 log = logging.getLogger("umkm.loading")
+
+#: Western Indonesia Time: snapshots are days in WIB
+WIB = timezone(timedelta(hours=7))
 
 _COLS = sql.SQL("snapshot, record_id, record, batch_id, feed_position, loaded_at")
 
@@ -71,9 +74,9 @@ def publish(source_id: str, snapshot: str | date, batch_id: str, *, url: str | N
                 "rows removed from the batch must be moved to the quarantine; nothing was "
                 "published",
             )
-        high_water = checkpoint.position.get("high_water")
-        if source.updated_since and high_water:
-            audit.put_watermark(db, source_id, datetime.fromisoformat(high_water))
+        high_water = _published_high_water(db, source, snap)
+        if source.updated_since and high_water is not None:
+            audit.put_watermark(db, source_id, high_water)
         drop_batch(db, source_id, snap)
         audit.clear_checkpoint(db, source_id, snap, batch_id)
         audit.update_counts(
@@ -98,6 +101,26 @@ def publish(source_id: str, snapshot: str | date, batch_id: str, *, url: str | N
         rejected,
     )
     return loaded
+
+
+def _published_high_water(db, source, snap: date) -> datetime | None:
+    """The incremental watermark: the latest `updated` of the rows this batch publishes
+    (the batch table after validation moved failing rows to the quarantine), never later
+    than the end of the snapshot's day in WIB. Delivered rows would count quarantined ones,
+    and one future-dated record would stop incremental pulls for good."""
+    path = source.fields.get("updated")
+    if not source.updated_since or not path:
+        return None
+    latest = db.execute(
+        sql.SQL("select max(public.umkm_try_timestamptz(record #>> %s)) from {}").format(
+            batch_ident(source.source_id, snap)
+        ),
+        (path.split("."),),
+    ).fetchone()[0]
+    if latest is None:
+        return None
+    snapshot_end = datetime.combine(snap + timedelta(days=1), time(0), WIB)
+    return min(latest, snapshot_end)
 
 
 def _awaiting_publish(db, source_id: str, snap: date, batch_id: str):
