@@ -6,8 +6,11 @@
     brand-owner store / closed (docs/BRIDGE.md). Personal data (owner, phone, e-mail, street
     address) leaves as keyed hashes and matching keys only (macros pii_hash, owner_keys,
     address_keys). -#}
+{#- `rel`.record's text at `path`: dotted for nested JSON; a dot followed by a space is part
+    of a name (kemenperin's `No. Telp`), as validation reads it. -#}
 {% macro json_text(path, rel='source') -%}
-{%- set parts = path.split('.') -%}
+{%- set marker = '@dot-space@' -%}
+{%- set parts = path.replace('. ', marker).split('.') | map('replace', marker, '. ') | list -%}
 {%- if parts | length == 1 -%}
 {{ rel }}.record ->> '{{ parts[0] }}'
 {%- else -%}

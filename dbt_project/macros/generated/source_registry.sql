@@ -207,3 +207,24 @@
     },
 ]) -}}
 {%- endmacro %}
+
+{#- The field names of the ministry lists (kind ministry_list: the e-Smart IKM
+    participants), canonical field -> the list's own, as their staging models read
+    them (macro json_text). -#}
+{% macro registry_fields() -%}
+{{- return({
+    'kemenperin': {
+        'id': 'No',
+        'shop_name': 'Nama IKM',
+        'owner_name': 'Nama Pemilik',
+        'phone': 'No. Telp',
+        'street': 'Alamat',
+        'city': 'Kabupaten/Kota',
+        'province': 'Provinsi',
+        'commodity': 'Komoditas',
+        'centre': 'Sentra IKM',
+        'training_year': 'Tahun Pelatihan',
+        'marketplace': 'Marketplace',
+    },
+}) -}}
+{%- endmacro %}

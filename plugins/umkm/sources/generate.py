@@ -182,9 +182,17 @@ def _list_literal(source: Source) -> str:
     )
 
 
-def render_macro(marketplaces: list[Source], lists: list[Source]) -> str:
+def _fields_literal(source: Source) -> str:
+    fields = "".join(f"        {_lit(k)}: {_lit(v)},\n" for k, v in source.fields.items())
+    return f"    {_lit(source.source_id)}: {{\n{fields}    }},\n"
+
+
+def render_macro(
+    marketplaces: list[Source], lists: list[Source], ministry_lists: list[Source]
+) -> str:
     body = "".join(_marketplace_literal(source) for source in marketplaces)
     list_body = "".join(_list_literal(source) for source in lists)
+    fields_body = "".join(_fields_literal(source) for source in ministry_lists)
     return (
         f"{SQL_HEADER}\n"
         "{#- The marketplaces of plugins/umkm/sources/registry.yaml (kind marketplace), in\n"
@@ -208,6 +216,15 @@ def render_macro(marketplaces: list[Source], lists: list[Source]) -> str:
         "{{- return([\n"
         f"{list_body}"
         "]) -}}\n"
+        "{%- endmacro %}\n"
+        "\n"
+        "{#- The field names of the ministry lists (kind ministry_list: the e-Smart IKM\n"
+        "    participants), canonical field -> the list's own, as their staging models read\n"
+        "    them (macro json_text). -#}\n"
+        "{% macro registry_fields() -%}\n"
+        "{{- return({\n"
+        f"{fields_body}"
+        "}) -}}\n"
         "{%- endmacro %}\n"
     )
 
@@ -430,11 +447,14 @@ def render(registry: dict[str, Source]) -> dict[Path, str]:
     """Every generated file, path relative to the dbt project -> its text."""
     marketplaces = [s for s in registry.values() if s.kind == "marketplace"]
     lists = [s for s in registry.values() if s.kind in LIST_KINDS]
+    ministry_lists = [s for s in registry.values() if s.kind == "ministry_list"]
     for source in marketplaces:
         _check_marketplace(source)
     for source in lists:
         _check_list(source)
-    files = {MACRO_FILE: render_macro(marketplaces, lists)}
+    for source in ministry_lists:
+        _check_quotes(source)
+    files = {MACRO_FILE: render_macro(marketplaces, lists, ministry_lists)}
     for source in [*marketplaces, *lists]:
         folder = STAGING_DIR / source.source_id
         sid = source.source_id
