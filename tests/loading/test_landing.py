@@ -154,6 +154,17 @@ def test_the_watermark_comes_from_published_rows_and_never_passes_the_snapshot(w
     assert mark == latest
 
 
+def test_publish_again_after_a_lost_acknowledgement_changes_nothing(wh, feed_server):
+    feed_server("apikey-offset", "bukalapak")
+    result = extract_load("bukalapak", SNAPSHOT, url=wh, policy=FAST)
+    first = publish("bukalapak", SNAPSHOT, result.batch_id, url=wh)
+    rows = raw_rows(wh, "bukalapak", SNAPSHOT)
+    again = publish("bukalapak", SNAPSHOT, result.batch_id, url=wh)
+    assert again == first == len(rows)
+    assert raw_rows(wh, "bukalapak", SNAPSHOT) == rows
+    assert [a["status"] for a in loads(wh, "bukalapak")] == ["success"]
+
+
 def test_the_same_snapshot_twice_at_once_one_waits_then_same_result(wh, feed_server):
     """Two loads of one source and snapshot at once (a double trigger): the second is
     refused while the first runs, with a message saying to wait; run again afterwards (what
@@ -169,7 +180,9 @@ def test_the_same_snapshot_twice_at_once_one_waits_then_same_result(wh, feed_ser
     while not loads(wh, "bukalapak"):
         assert time.monotonic() < deadline, "the first load never started"
         time.sleep(0.05)
-    with pytest.raises(BatchStateError, match="another load of this source and snapshot"):
+    with pytest.raises(
+        BatchStateError, match="another load or validation of this source and snapshot"
+    ):
         extract_load("bukalapak", SNAPSHOT, url=wh, policy=FAST)
     first.join(timeout=120)
     published = raw_rows(wh, "bukalapak", SNAPSHOT)

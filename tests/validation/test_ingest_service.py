@@ -103,3 +103,23 @@ def test_without_the_region_reference_nothing_is_quarantined_and_the_fix_is_name
         assert (result.status, result.rows_loaded, result.rows_rejected) == ("success", 23, 2)
     finally:
         drop_test_database(admin, url)
+
+
+def test_validation_waits_for_no_one_while_another_writer_holds_the_snapshot(wh, served):
+    """One writer per source and snapshot: validating a batch while another session holds
+    the snapshot's lock is refused in one line, and goes through once it is released."""
+    from umkm.connectors.errors import BatchStateError
+    from umkm.loading.extract import snapshot_lock
+    from umkm.naming import parse_snapshot
+    from umkm.validation.runner import validate_batch
+
+    snapshot = "2018-05-15"
+    landed = ingest_source("bukalapak", snapshot, url=wh, alert=False, do_publish=False)
+    with (
+        connect(wh, autocommit=True) as other,
+        snapshot_lock(other, "bukalapak", parse_snapshot(snapshot)),
+        pytest.raises(BatchStateError, match="another load or validation"),
+    ):
+        validate_batch("bukalapak", snapshot, landed.batch_id, url=wh, alert=False)
+    outcome = validate_batch("bukalapak", snapshot, landed.batch_id, url=wh, alert=False)
+    assert outcome.status in ("passed", "warning")

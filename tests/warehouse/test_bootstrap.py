@@ -177,3 +177,24 @@ def test_a_role_that_may_not_bootstrap_is_told_what_to_run(bare, capsys, monkeyp
         with connect(bare, autocommit=True) as conn:
             conn.execute(f"drop owned by {role}")
             conn.execute(f"drop role {role}")
+
+
+def test_the_quarantine_is_keyed_by_delivered_item_and_old_duplicates_go(warehouse):
+    """One quarantine row per (batch, feed position): a warehouse from before the key keeps
+    the first copy of each item when the bootstrap adds it; a second insert is refused."""
+    insert = (
+        "insert into quarantine.shopee (snapshot, batch_id, record_id, feed_position, "
+        "expectation, reason) values ('2017-11-15', 'b1', 'r1', 7, %s, 'x')"
+    )
+    with connect(warehouse) as conn:
+        conn.execute("drop index quarantine.shopee_delivered_item")
+        conn.execute(insert, ("first",))
+        conn.execute(insert, ("second",))
+    with connect(warehouse) as conn:
+        bootstrap(conn)
+        kept = conn.execute(
+            "select expectation from quarantine.shopee where batch_id = 'b1'"
+        ).fetchall()
+        assert kept == [("first",)]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, ("third",))

@@ -81,6 +81,16 @@ def running_attempt(conn, batch_id: str) -> tuple[int, str, int] | None:
     return (int(row[0]), str(row[1]), int(row[2])) if row else None
 
 
+def published_rows(conn, batch_id: str) -> int | None:
+    """The rows a batch published when one of its attempts succeeded, else None."""
+    row = conn.execute(
+        "select rows_loaded from audit.loads where batch_id = %s and status = 'success' "
+        "order by load_id desc limit 1",
+        (batch_id,),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
 def latest_success(conn, source_id: str, snapshot: date) -> dict[str, Any] | None:
     """The source's latest successful load for a snapshot, or None: its `audit.loads` row
     (load_id, batch_id, published_batch, mode, fingerprint, rows_fetched, rows_loaded,

@@ -170,7 +170,7 @@ def quarantine(
     """Rows that cannot be parsed at all: raw text and reason, record left null."""
     insert = sql.SQL(
         "insert into {} (snapshot, batch_id, record_id, feed_position, raw_text, expectation,"
-        " reason) values (%s, %s, %s, %s, %s, %s, %s)"
+        " reason) values (%s, %s, %s, %s, %s, %s, %s) on conflict do nothing"
     ).format(quarantine_ident(source_id))
     with conn.cursor() as cur:
         cur.executemany(

@@ -113,7 +113,8 @@ def lag_window(source: Source) -> timedelta:
 @contextlib.contextmanager
 def snapshot_lock(db, source_id: str, snapshot: date) -> Iterator[None]:
     """Hold the load lock of a source and snapshot on `db` (a session advisory lock; publish
-    takes the same key per transaction) for the `with` block.
+    takes the same key per transaction) for the `with` block: one writer per source and
+    snapshot, from the pull through validation to publish.
 
     Released explicitly at the end: left to the connection's close, the lock outlives the
     load by as long as the server takes to end the session, and a publish right after the
@@ -126,7 +127,7 @@ def snapshot_lock(db, source_id: str, snapshot: date) -> Iterator[None]:
             source_id,
             snapshot.isoformat(),
             "",
-            "another load of this source and snapshot is running",
+            "another load or validation of this source and snapshot is running",
             "wait for it to finish (see audit.loads), then run again",
         )
     try:

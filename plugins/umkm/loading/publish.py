@@ -48,11 +48,23 @@ def publish(source_id: str, snapshot: str | date, batch_id: str, *, url: str | N
     or upsert into (incremental) the snapshot, check rows_fetched = rows_loaded +
     rows_rejected (rejected recomputed from the quarantine, so rows validation moved there
     count), raise the high-water mark, drop the batch table, clear the checkpoint and mark
-    the attempt `success`.
+    the attempt `success`. Idempotent: a batch published already (a retry after a lost
+    acknowledgement) returns its published rows again and changes nothing.
     """
     source = get_source(source_id)
     snap = parse_snapshot(snapshot)
     with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
+        done = audit.published_rows(db, batch_id)
+        if done is not None:
+            # published already (its acknowledgement lost): the same answer again, no change
+            log.info(
+                "event=already_published source=%s snapshot=%s batch_id=%s rows_loaded=%d",
+                source_id,
+                snap,
+                batch_id,
+                done,
+            )
+            return done
         attempt, checkpoint = _awaiting_publish(db, source_id, snap, batch_id)
         load_id, mode, _ = attempt
         rows_fetched = checkpoint.rows_fetched
@@ -175,6 +187,17 @@ def skip_if_unchanged(
     get_source(source_id)
     snap = parse_snapshot(snapshot)
     with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
+        done = audit.published_rows(db, batch_id)
+        if done is not None:
+            # published already (its acknowledgement lost): the same answer again, no change
+            log.info(
+                "event=already_published source=%s snapshot=%s batch_id=%s rows_loaded=%d",
+                source_id,
+                snap,
+                batch_id,
+                done,
+            )
+            return done
         attempt, checkpoint = _awaiting_publish(db, source_id, snap, batch_id)
         load_id, mode, _ = attempt
         mark = audit.get_fingerprint(db, load_id)

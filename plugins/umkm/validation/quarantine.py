@@ -130,7 +130,8 @@ def move_bad_rows(conn, source_id: str, target: sql.Composable) -> int:
         sql.SQL(
             "insert into {quarantine} (snapshot, batch_id, record_id, feed_position, record, "
             "expectation, reason) select b.snapshot, b.batch_id, b.record_id, b.feed_position, "
-            "b.record, b.failed[1], {reason} from {bad} as b order by b.feed_position"
+            "b.record, b.failed[1], {reason} from {bad} as b order by b.feed_position "
+            "on conflict do nothing"
         ).format(
             quarantine=sql.Identifier("quarantine", source_id),
             reason=sql.SQL(_reason_sql(checks, "b.failed")),

@@ -27,6 +27,7 @@ from psycopg import sql
 
 from umkm.connectors.errors import ReferenceNotLoaded
 from umkm.loading import audit
+from umkm.loading.extract import snapshot_lock
 from umkm.naming import batch_ident, batch_table, parse_snapshot
 from umkm.sources import get_source
 from umkm.validation import gx_run, suites
@@ -236,7 +237,7 @@ def validate_batch(
     run_id = f"{source_id}-{snap:%Y%m%d}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     checks = {c.name: c for c in suites.checks_for(source_id)}
 
-    with connect(url, autocommit=True) as conn:
+    with connect(url, autocommit=True) as conn, snapshot_lock(conn, source_id, snap):
         require_reference(conn, source_id, snap, checks)
         if published:
             target_name = f"raw.{source_id}"

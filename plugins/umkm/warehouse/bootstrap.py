@@ -100,6 +100,18 @@ create table if not exists quarantine.{sid} (
     replayed_at timestamptz
 );
 create index if not exists {sid}_snapshot_batch on quarantine.{sid} (snapshot, batch_id);
+-- one quarantine row per delivered item (batch, position in the feed): a second validation
+-- of a batch adds nothing. A warehouse from before the key keeps its first copy of each.
+do $keyed$
+begin
+    if to_regclass('quarantine.{sid}_delivered_item') is null then
+        delete from quarantine.{sid} as q using quarantine.{sid} as d
+        where q.batch_id = d.batch_id and q.feed_position = d.feed_position
+            and q.quarantine_id > d.quarantine_id;
+        create unique index {sid}_delivered_item on quarantine.{sid} (batch_id, feed_position);
+    end if;
+end
+$keyed$;
 """
 
 
@@ -173,8 +185,14 @@ def pending(conn) -> list[str]:
         else {}
     )
     out += [f"functions/{f.name}" for f in function_files() if functions.get(f.name) != f.checksum]
+    indexes = {
+        row[0]
+        for row in conn.execute("select indexname from pg_indexes where schemaname = 'quarantine'")
+    }
     for sid in load_registry():
         out += [t for t in (f"raw.{sid}", f"quarantine.{sid}") if t not in names]
+        if f"{sid}_delivered_item" not in indexes:
+            out.append(f"quarantine.{sid}_delivered_item")
     return out
 
 
