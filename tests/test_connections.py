@@ -67,3 +67,97 @@ def test_connections_file_is_a_fallback(tmp_path, monkeypatch):
     assert get_connection("umkm_kominfo").base_url == "http://127.0.0.1:8110"
     monkeypatch.setenv("AIRFLOW_CONN_UMKM_BPS", "http://10.0.0.9:80")
     assert get_connection("umkm_bps").base_url == "http://10.0.0.9:80"  # env wins
+
+
+@pytest.mark.parametrize(
+    ("uri", "allowed"),
+    [
+        ("http://id:secret@10.0.0.5:8000", False),  # credentials in clear to another machine
+        ("http://id:secret@127.0.0.1:8000", True),  # loopback
+        ("http://id:secret@localhost:8000", True),
+        ("https://id:secret@partner.example:443", True),
+        ("http://partner.example:8000", True),  # nothing to protect
+    ],
+)
+def test_credentials_travel_over_plain_http_only_to_loopback(monkeypatch, uri, allowed):
+    from umkm.connections import InsecureConnection, check_transport, parse_uri
+
+    monkeypatch.delenv("UMKM_ALLOW_PLAIN_HTTP", raising=False)
+    conn = parse_uri("umkm_tokopedia", uri)
+    if allowed:
+        check_transport(conn)
+        return
+    with pytest.raises(InsecureConnection) as caught:
+        check_transport(conn)
+    message = str(caught.value)
+    assert "10.0.0.5" in message and "use https in AIRFLOW_CONN_UMKM_TOKOPEDIA" in message
+    assert "secret" not in message
+    monkeypatch.setenv("UMKM_ALLOW_PLAIN_HTTP", "1")  # a private network, said explicitly
+    check_transport(conn)
+
+
+def test_an_api_key_does_not_follow_a_redirect_to_another_host():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from umkm.connectors.http import HttpClient, Request
+
+    seen: list[dict[str, str]] = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(dict(self.headers))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    elsewhere = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    target = f"http://127.0.0.1:{elsewhere.server_address[1]}/landing"
+
+    class Partner(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    partner = ThreadingHTTPServer(("127.0.0.1", 0), Partner)
+    for server in (elsewhere, partner):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{partner.server_address[1]}"
+        with HttpClient(base, "bukalapak", "2017-11-15") as client:
+            answer = client.fetch(
+                Request("GET", "/api/stores", headers={"X-Api-Key": "k-123", "Accept": "x/y"})
+            )
+        assert answer.status == 200
+        [headers] = seen
+        assert "X-Api-Key" not in headers and "x-api-key" not in {k.lower() for k in headers}
+        assert headers.get("Accept") == "x/y"  # only credentials are dropped
+    finally:
+        for server in (elsewhere, partner):
+            server.shutdown()
+            server.server_close()
+
+
+def test_warehouse_url_hides_the_password_unless_asked(monkeypatch, capsys):
+    from umkm.cli import main
+    from umkm.warehouse.db import without_password
+
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql://umkm:s3cr%40t@db.example:5432/umkm")
+    assert main(["warehouse", "url"]) == 0
+    shown = capsys.readouterr().out.strip()
+    assert "s3cr" not in shown and ":***@" in shown
+    assert main(["warehouse", "url", "--show-password"]) == 0
+    assert "s3cr%40t" in capsys.readouterr().out
+    assert without_password("postgresql://umkm:s3cr%40t@db.example:5432/umkm") == (
+        "postgresql://umkm@db.example:5432/umkm",
+        "s3cr@t",
+    )

@@ -33,7 +33,7 @@ SUBCOMMAND_MODULES = [
 def _warehouse(args: argparse.Namespace) -> int:
     from umkm.warehouse import connect, embedded, warehouse_url
     from umkm.warehouse.bootstrap import bootstrap
-    from umkm.warehouse.db import redact
+    from umkm.warehouse.db import redact, without_password
 
     configured = settings.configured_warehouse_url()
     action = args.action
@@ -75,7 +75,9 @@ def _warehouse(args: argparse.Namespace) -> int:
         )
         return 0 if st.running else 1
     if action == "url":
-        print(warehouse_url())
+        # the password stays hidden unless asked for: the URL lands in terminals and logs
+        url = warehouse_url()
+        print(url if "--show-password" in args.psql_args else redact(url))
         return 0
     if action == "bootstrap":
         with connect() as conn:
@@ -83,9 +85,11 @@ def _warehouse(args: argparse.Namespace) -> int:
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
         return 0
     if action == "psql":
-        url = warehouse_url()
+        # the password goes through the environment, not the command line (`ps` shows that)
+        url, password = without_password(warehouse_url())
         psql = "psql" if configured else str(embedded.psql_path())
-        return subprocess.call([psql, url, *args.psql_args])
+        env = {**os.environ, **({"PGPASSWORD": password} if password else {})}
+        return subprocess.call([psql, url, *args.psql_args], env=env)
     raise AssertionError(action)
 
 
@@ -94,7 +98,11 @@ def _add_warehouse(sub) -> None:
         "warehouse", help="manage the embedded warehouse or report the configured one"
     )
     p.add_argument("action", choices=["start", "stop", "status", "url", "psql", "bootstrap"])
-    p.add_argument("psql_args", nargs=argparse.REMAINDER, help="extra arguments for psql")
+    p.add_argument(
+        "psql_args",
+        nargs=argparse.REMAINDER,
+        help="extra arguments for psql; for url, --show-password prints the password too",
+    )
     p.set_defaults(func=_warehouse)
 
 

@@ -14,6 +14,7 @@ Connection values are secrets: never log a `SourceConnection`; log `base_url` on
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from dataclasses import dataclass, field
@@ -116,11 +117,45 @@ def _from_airflow(conn_id: str) -> SourceConnection | None:
     return SourceConnection(conn_id, base, conn.login, conn.password, conn.extra_dejson or {})
 
 
+#: Set to 1 to allow credentials over plain http to a host that is not loopback (a private
+#: network only: docker-compose sets it for its simulator service).
+ALLOW_PLAIN_HTTP_ENV = "UMKM_ALLOW_PLAIN_HTTP"
+
+
+class InsecureConnection(ConnectionNotConfigured):
+    """Credentials would travel over plain http to another machine; the message says how
+    to fix it."""
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(conn: SourceConnection) -> None:
+    """Refuse credentials over plain http except to loopback (or with UMKM_ALLOW_PLAIN_HTTP)."""
+    parts = urlsplit(conn.base_url)
+    has_credentials = bool(conn.login or conn.password or conn.extra)
+    if parts.scheme != "http" or not has_credentials or _loopback(parts.hostname or ""):
+        return
+    if os.environ.get(ALLOW_PLAIN_HTTP_ENV, "").strip() == "1":
+        return
+    raise InsecureConnection(
+        f"connection {conn.conn_id!r} would send its credentials over plain http to "
+        f"{parts.hostname}: use https in AIRFLOW_CONN_{conn.conn_id.upper()}, or set "
+        f"{ALLOW_PLAIN_HTTP_ENV}=1 on a private network"
+    )
+
+
 def get_connection(conn_id: str) -> SourceConnection:
     conn = from_env(conn_id) or from_file(conn_id) or _from_airflow(conn_id)
     if conn is None:
         raise ConnectionNotConfigured(
             f"connection {conn_id!r} is not configured: set AIRFLOW_CONN_{conn_id.upper()} "
-            "(e.g. http://login:password@host:port) or add it in Airflow"
+            "(e.g. https://login:password@host:port) or add it in Airflow"
         )
     return conn

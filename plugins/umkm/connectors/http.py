@@ -129,6 +129,23 @@ class Request:
 ErrorHook = Callable[[Answer], bool]
 
 
+#: Request headers that carry credentials besides `Authorization` (which requests drops on
+#: a redirect to another host by itself).
+CREDENTIAL_HEADERS = ("X-Api-Key",)
+
+
+class _Session(requests.Session):
+    """A session that drops every credential header, not only `Authorization`, when a
+    redirect leads to another host, port or scheme: an API key never follows the partner's
+    answer elsewhere."""
+
+    def rebuild_auth(self, prepared_request, response):
+        if self.should_strip_auth(response.request.url, prepared_request.url):
+            for name in CREDENTIAL_HEADERS:
+                prepared_request.headers.pop(name, None)
+        super().rebuild_auth(prepared_request, response)
+
+
 class HttpClient:
     """A `requests.Session` for one source and one snapshot, with retries and stats."""
 
@@ -150,7 +167,7 @@ class HttpClient:
         self.policy = policy or RetryPolicy()
         self.stats = stats or HttpStats()
         self._sleep = sleep
-        self.session = requests.Session()
+        self.session = _Session()
         self.session.headers["User-Agent"] = "umkm-ingest/0.1"
         self.session.headers["Accept-Encoding"] = "identity"  # stream sizes stay honest
 

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from umkm.connections import ConnectionNotConfigured, get_connection
+from umkm.connections import ConnectionNotConfigured, check_transport, get_connection
 from umkm.connectors import HttpClient, HttpStats, RetryPolicy, make_connector
 from umkm.connectors.errors import (
     BatchStateError,
@@ -393,6 +393,7 @@ class _Run:
     def pull(self, policy: RetryPolicy) -> LoadResult:
         source, snap = self.source, self.snap
         conn = get_connection(source.conn_id)
+        check_transport(conn)  # credentials over plain http only to loopback
         since_text = self.position.get("since")
         since = datetime.fromisoformat(since_text) if since_text else None
         with HttpClient(

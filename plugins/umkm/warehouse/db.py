@@ -84,6 +84,16 @@ def dbt_env(url: str) -> dict[str, str]:
     }
 
 
+def without_password(url: str) -> tuple[str, str | None]:
+    """(the URL without its password, the password or None): for a command line, with the
+    password passed in the environment (PGPASSWORD)."""
+    parts = urlsplit(normalise_url(url))
+    if not parts.password:
+        return parts.geturl(), None
+    netloc = parts.netloc.replace(":" + parts.password + "@", "@")
+    return parts._replace(netloc=netloc).geturl(), unquote(parts.password)
+
+
 def redact(url: str) -> str:
     """The URL with its password hidden, for logs and messages."""
     parts = urlsplit(normalise_url(url))
