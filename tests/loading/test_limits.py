@@ -3,6 +3,8 @@ committed, and resumes when the limit is raised (issue 20, item 1)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from servers.feeds import SNAPSHOT
 from servers.harness import FAST, loads, raw_ids
@@ -93,3 +95,21 @@ def test_a_cursor_that_comes_back_is_refused_before_its_page_lands_twice(wh, fee
     assert len(pages) <= 3 + PREFETCH_PAGES  # the first page, the cursor twice, one ahead
     assert loads(wh, "tokopedia")[-1]["status"] == "failed"
     assert loads(wh, "tokopedia")[-1]["rows_loaded"] <= 57  # no page landed twice
+
+
+def test_has_more_with_empty_pages_is_stopped_too(wh, feed_server):
+    feed_server("signed-page", "shopee", count=57, endless_empty=True)
+    limit = load_registry()["shopee"].limits.max_empty_pages
+    with pytest.raises(LimitExceeded, match=rf"max_empty_pages \({limit + 1} empty pages"):
+        extract_load("shopee", SNAPSHOT, url=wh, policy=FAST)
+    assert raw_ids(wh, "shopee", SNAPSHOT) == []
+
+
+def test_a_pull_past_its_deadline_stops_by_name(wh, feed_server, tmp_path, monkeypatch):
+    feed_server("oauth-cursor", "tokopedia", count=57, short_pages=False, page_delay_s=0.4)
+    _use_registry(tmp_path, monkeypatch, "deadline.yaml", "{max_seconds: 1}")
+    started = time.monotonic()
+    expected = r"limits\.max_seconds \(\d+\.\d seconds; the limit is 1\)"
+    with pytest.raises(LimitExceeded, match=expected):
+        extract_load("tokopedia", SNAPSHOT, url=wh, policy=FAST)
+    assert time.monotonic() - started < 10

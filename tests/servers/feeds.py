@@ -121,8 +121,9 @@ class FeedServer:
     wrong_manifest_rows: bool = False
     quote_all: bool = False  # RFC 4180 quoting of every field (bare CR in hostile text)
     page_delay_s: float = 0.0  # slow every answer (to kill a pull mid-way)
-    #: oauth-cursor beyond the contract: after the last record, empty pages whose cursor
-    #: never ends (a runaway feed the registry's limits must stop)
+    #: beyond the contract: after the last record, empty pages whose cursor never ends
+    #: (oauth-cursor) or that keep saying has_more (signed-page): a runaway feed the
+    #: registry's limits must stop
     endless_empty: bool = False
     #: oauth-cursor: cursors carry the generation they were issued in; raising it expires
     #: every cursor issued before (400 cursor_expired), as an hour's wait would
@@ -439,7 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
             "response": {
                 "merchants": served,
                 "total": len(feed.records),
-                "has_more": hi < len(feed.records),
+                "has_more": hi < len(feed.records) or feed.endless_empty,
             },
         }
 
