@@ -26,7 +26,7 @@ setup: $(STAMP)
 
 ## demo: set up, start the embedded warehouse, run the whole pipeline through Airflow
 demo: setup
-	$(VENV)/bin/umkm run --snapshot $(SNAPSHOT) --scale $(SCALE)
+	UMKM_DEV_MODE=1 $(VENV)/bin/umkm run --snapshot $(SNAPSHOT) --scale $(SCALE)
 
 ## test: set up, then every check and test (ends with pytest's summary line)
 test: setup
@@ -41,13 +41,13 @@ pytest: setup
 
 ## bench: speed and memory at a chosen scale (numbers printed, not asserted)
 bench: setup
-	$(PY) bench/bench_pipeline.py --scale $(SCALE)
+	UMKM_DEV_MODE=1 $(PY) bench/bench_pipeline.py --scale $(SCALE)
 
 ## bench-splink: Splink 4 beside our entity resolution on a warehouse kept by
 ## `bench_pipeline.py --scale $(SCALE) --keep` (installs bench/requirements-splink.txt)
 bench-splink: setup
 	$(UV) pip install --quiet --python $(PY) -r bench/requirements-splink.txt -c constraints.txt
-	$(PY) bench/bench_splink.py --scale $(SCALE)
+	UMKM_DEV_MODE=1 $(PY) bench/bench_splink.py --scale $(SCALE)
 
 ## lock: re-resolve constraints.txt from requirements.txt
 lock:

@@ -78,6 +78,9 @@ def pull_all(
 
 
 def main() -> int:
+    # a harness on the simulator's made-up worlds: the public development pseudonymisation
+    # key is fine here (the pipeline refuses it elsewhere; UMKM_PII_KEY still wins)
+    os.environ.setdefault("UMKM_DEV_MODE", "1")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2, help="loader processes")

@@ -323,6 +323,9 @@ def print_table(title: str, rows: list[dict]) -> None:
 
 
 def main() -> int:
+    # a harness on the simulator's made-up worlds: the public development pseudonymisation
+    # key is fine here (the pipeline refuses it elsewhere; UMKM_PII_KEY still wins)
+    os.environ.setdefault("UMKM_DEV_MODE", "1")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--baseline-scale", type=float, default=None, help="default scale/10")

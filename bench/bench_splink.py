@@ -912,6 +912,9 @@ def print_results(results: dict) -> None:
 
 
 def main() -> int:
+    # a harness on the simulator's made-up worlds: the public development pseudonymisation
+    # key is fine here (the pipeline refuses it elsewhere; UMKM_PII_KEY still wins)
+    os.environ.setdefault("UMKM_DEV_MODE", "1")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=2017, help="the world's seed (for truth)")

@@ -24,6 +24,9 @@ _counter = itertools.count()
 
 # Airflow objects built by tests (DagBag) must not touch a developer's Airflow home.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="umkm-test-airflow-"))
+# The tests' worlds are made up: the public development pseudonymisation key is fine (the
+# pipeline refuses it outside this mode). Subprocesses (Airflow, dbt) inherit it.
+os.environ.setdefault("UMKM_DEV_MODE", "1")
 
 SECOND_TARGET_URL = os.environ.get(
     "UMKM_SECOND_WAREHOUSE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

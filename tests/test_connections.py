@@ -161,3 +161,22 @@ def test_warehouse_url_hides_the_password_unless_asked(monkeypatch, capsys):
         "postgresql://umkm@db.example:5432/umkm",
         "s3cr@t",
     )
+
+
+def test_without_a_pii_key_the_pipeline_refuses_outside_development_mode(monkeypatch, capsys):
+    from umkm.cli import main
+    from umkm.transform.dbt import DEV_PII_KEY, PiiKeyMissing, dbt_environment, pii_key
+
+    monkeypatch.delenv("UMKM_PII_KEY", raising=False)
+    monkeypatch.delenv("UMKM_DEV_MODE", raising=False)
+    with pytest.raises(PiiKeyMissing, match="UMKM_PII_KEY is not set"):
+        dbt_environment("postgresql://u@127.0.0.1:1/x")
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql://u@127.0.0.1:1/x")
+    assert main(["run", "--snapshot", "2017-11-15"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "UMKM_DEV_MODE=1" in err and "Traceback" not in err
+    monkeypatch.setenv("UMKM_DEV_MODE", "1")
+    assert pii_key() == DEV_PII_KEY
+    monkeypatch.setenv("UMKM_PII_KEY", "a-long-random-value")
+    assert pii_key() == "a-long-random-value"
+    assert "umkm.pii_key=a-long-random-value" in dbt_environment("postgresql://u@h/x")["PGOPTIONS"]

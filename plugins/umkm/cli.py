@@ -242,12 +242,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     os.environ.setdefault("UMKM_STATE_DIR", str(settings.state_dir()))
     from umkm.sources import RegistryNotFound
+    from umkm.transform.dbt import PiiKeyMissing
 
     try:
         return int(args.func(args) or 0)
     except RegistryNotFound as exc:  # UMKM_SOURCE_REGISTRY names no file
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except PiiKeyMissing as exc:  # an environment problem: exit 3
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

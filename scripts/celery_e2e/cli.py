@@ -5,6 +5,7 @@ interrupted); every process is stopped on the way out, also on Ctrl-C or SIGTERM
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from datetime import date
@@ -65,6 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # a harness on the simulator's made-up worlds: the public development pseudonymisation
+    # key is fine here (the pipeline refuses it elsewhere; UMKM_PII_KEY still wins)
+    os.environ.setdefault("UMKM_DEV_MODE", "1")
     args = parse_args(argv)
     if not reachable("127.0.0.1", 5432):
         print("PostgreSQL not reachable at 127.0.0.1:5432", file=sys.stderr)

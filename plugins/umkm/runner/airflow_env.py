@@ -16,7 +16,7 @@ from pathlib import Path
 
 from umkm import settings
 from umkm.sources import load_registry
-from umkm.transform.dbt import DEV_PII_KEY, with_pii_key_option
+from umkm.transform.dbt import pii_key, with_pii_key_option
 from umkm.warehouse.db import dbt_env
 
 #: The settings also exported to every process's environment (where they win over any
@@ -121,8 +121,8 @@ def airflow_env(warehouse: str | None = None, extra: dict[str, str] | None = Non
         env["WAREHOUSE_URL"] = warehouse
         env["AIRFLOW_CONN_UMKM_WAREHOUSE"] = warehouse
         env.update(dbt_env(warehouse))  # what dbt's profiles.yml reads
-    env.setdefault("UMKM_PII_KEY", DEV_PII_KEY)
     env.update(extra or {})
+    env["UMKM_PII_KEY"] = pii_key(env)
     return with_pii_key_option(env)  # the Cosmos dbt tasks connect with it
 
 

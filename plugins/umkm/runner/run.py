@@ -27,7 +27,7 @@ from umkm.runner import airflow_env
 from umkm.runner import simulator as sim_process
 from umkm.runner.simulator import SimulatorHandle
 from umkm.sources import load_registry
-from umkm.transform.dbt import ensure_manifest
+from umkm.transform.dbt import dev_mode, ensure_manifest, pii_key
 from umkm.warehouse import connect, warehouse_url
 from umkm.warehouse.bootstrap import bootstrap
 from umkm.warehouse.db import redact
@@ -88,6 +88,7 @@ def run(
     sim_profile: str = "default",
 ) -> dict:
     snap = parse_snapshot(snapshot).isoformat()
+    pii_key()  # no public key outside development mode: refused before anything starts
     started = time.monotonic()
     url = warehouse_url()
     with connect(url) as conn:
@@ -193,4 +194,9 @@ def print_summary(summary: dict, details: dict) -> None:
     print(f"Report:     {settings.reports_dir() / 'index.html'}")
     print(f"Logs:       {summary['log']}  and {state / 'logs'}")
     print("Airflow UI: .venv/bin/umkm airflow api-server --port 8080, then http://127.0.0.1:8080")
+    if dev_mode() and not os.environ.get("UMKM_PII_KEY", "").strip():
+        print(
+            "Development mode (UMKM_DEV_MODE=1): personal data hashed with the public "
+            "development key; set UMKM_PII_KEY for real data."
+        )
     print(f"Took {summary['seconds']}s: {'OK' if summary['ok'] else 'FAILED'}")

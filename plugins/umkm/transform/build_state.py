@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -63,10 +62,10 @@ def _files_digest(*roots: Path) -> str:
 
 def code_digest() -> str:
     """The dbt project and the warehouse migrations and functions staging relies on."""
-    from umkm.transform.dbt import DEV_PII_KEY
+    from umkm.transform.dbt import pii_key
     from umkm.warehouse.bootstrap import FUNCTIONS_DIR, MIGRATIONS_DIR
 
-    key = os.environ.get("UMKM_PII_KEY") or DEV_PII_KEY
+    key = pii_key()
     keyed = hmac.new(key.encode(), b"umkm-build-state", hashlib.sha256).hexdigest()[:16]
     return f"{_files_digest(settings.dbt_project_dir(), MIGRATIONS_DIR, FUNCTIONS_DIR)}:{keyed}"
 

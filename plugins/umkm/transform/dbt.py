@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from umkm import settings
@@ -20,6 +21,34 @@ from umkm.warehouse.db import dbt_env, warehouse_url
 
 #: Pseudonymisation key for the demo and tests only; production sets UMKM_PII_KEY.
 DEV_PII_KEY = "dev-only-not-secret"
+#: Set to 1 (as `make demo` and the tests do) to run with DEV_PII_KEY when UMKM_PII_KEY is
+#: unset; anywhere else a missing key stops the pipeline.
+DEV_MODE_ENV = "UMKM_DEV_MODE"
+
+
+class PiiKeyMissing(RuntimeError):
+    """UMKM_PII_KEY is unset outside development mode; the message says what to set."""
+
+
+def dev_mode(env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return env.get(DEV_MODE_ENV, "").strip() == "1"
+
+
+def pii_key(env: Mapping[str, str] | None = None) -> str:
+    """The pseudonymisation key: UMKM_PII_KEY; in development mode, DEV_PII_KEY when it is
+    unset; otherwise PiiKeyMissing (a public key would make phones and NIK brute-forceable)."""
+    env = os.environ if env is None else env
+    key = env.get("UMKM_PII_KEY", "").strip()
+    if key:
+        return key
+    if dev_mode(env):
+        return DEV_PII_KEY
+    raise PiiKeyMissing(
+        "UMKM_PII_KEY is not set: set a long random value (e.g. `openssl rand -hex 32`) in the "
+        f"environment, or {DEV_MODE_ENV}=1 for a demo with the public development key "
+        "(make demo does)"
+    )
 
 
 class DbtError(RuntimeError):
@@ -96,7 +125,7 @@ def dbt_environment(url: str | None = None) -> dict[str, str]:
     env["DBT_TARGET_PATH"] = str(target_dir())
     env["DBT_LOG_PATH"] = str(settings.logs_dir() / "dbt")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    env.setdefault("UMKM_PII_KEY", DEV_PII_KEY)
+    env["UMKM_PII_KEY"] = pii_key(env)
     return with_pii_key_option(env)
 
 
@@ -108,7 +137,7 @@ def with_pii_key_option(env: dict[str, str]) -> dict[str, str]:
     SQL or logs. Spaces and backslashes are escaped for libpq. Any process that runs dbt
     (the Airflow workers too) needs it in its environment.
     """
-    key = env.get("UMKM_PII_KEY") or DEV_PII_KEY
+    key = pii_key(env)
     key = key.replace("\\", "\\\\").replace(" ", "\\ ")
     option = f"-c umkm.pii_key={key}"
     if option not in env.get("PGOPTIONS", ""):
