@@ -187,17 +187,6 @@ def skip_if_unchanged(
     get_source(source_id)
     snap = parse_snapshot(snapshot)
     with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
-        done = audit.published_rows(db, batch_id)
-        if done is not None:
-            # published already (its acknowledgement lost): the same answer again, no change
-            log.info(
-                "event=already_published source=%s snapshot=%s batch_id=%s rows_loaded=%d",
-                source_id,
-                snap,
-                batch_id,
-                done,
-            )
-            return done
         attempt, checkpoint = _awaiting_publish(db, source_id, snap, batch_id)
         load_id, mode, _ = attempt
         mark = audit.get_fingerprint(db, load_id)
