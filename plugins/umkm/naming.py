@@ -7,9 +7,12 @@ before it is validated and published into `raw.<source_id>`.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 
 from psycopg import sql
+
+#: Western Indonesia Time: a snapshot is a calendar day in WIB (UTC+7).
+WIB = timezone(timedelta(hours=7), name="WIB")
 
 
 def parse_snapshot(value: str | date) -> date:
@@ -22,6 +25,11 @@ def parse_snapshot(value: str | date) -> date:
         return date.fromisoformat(str(value).strip())
     except ValueError:
         raise ValueError(f"snapshot must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def snapshot_end(snapshot: str | date) -> datetime:
+    """The end of the snapshot's day in WIB (midnight after it), an aware datetime."""
+    return datetime.combine(parse_snapshot(snapshot) + timedelta(days=1), time(0), WIB)
 
 
 def batch_table_name(source_id: str, snapshot: str | date) -> str:

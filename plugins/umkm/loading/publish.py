@@ -11,7 +11,7 @@ upserted by record_id.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 
 import psycopg
 from psycopg import sql
@@ -25,14 +25,11 @@ from umkm.loading.batch import (
     quarantine_ident,
     raw_ident,
 )
-from umkm.naming import batch_ident, parse_snapshot
+from umkm.naming import batch_ident, parse_snapshot, snapshot_end
 from umkm.sources import get_source
 from umkm.warehouse import connect, warehouse_url
 
 log = logging.getLogger("umkm.loading")
-
-#: Western Indonesia Time: snapshots are days in WIB
-WIB = timezone(timedelta(hours=7))
 
 _COLS = sql.SQL("snapshot, record_id, record, batch_id, feed_position, loaded_at")
 
@@ -131,8 +128,7 @@ def _published_high_water(db, source, snap: date) -> datetime | None:
     ).fetchone()[0]
     if latest is None:
         return None
-    snapshot_end = datetime.combine(snap + timedelta(days=1), time(0), WIB)
-    return min(latest, snapshot_end)
+    return min(latest, snapshot_end(snap))
 
 
 def _awaiting_publish(db, source_id: str, snap: date, batch_id: str):

@@ -10,13 +10,12 @@ runs of any date). The snapshot never comes from `now()`.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
-from umkm.naming import parse_snapshot
+from umkm.naming import WIB, parse_snapshot
 
 __all__ = ["logical_date_for", "parse_snapshot", "snapshot_for", "snapshot_from_context"]
 
-WIB = timezone(timedelta(hours=7), name="WIB")
 SCHEDULE_TIMEZONE = "Asia/Jakarta"  # of the registry's `schedule` crons
 RUN_HOUR_WIB = 2
 
