@@ -46,7 +46,7 @@ class ApiKeyOffsetConnector(Connector):
                 "the connection has no api_key",
                 f"set extra.api_key in AIRFLOW_CONN_{self.source.conn_id.upper()}",
             )
-        self._records = JsonRecords(self.source.id_field, self.source.fields.get("updated"))
+        self._records = JsonRecords(self.source.id_field)
         self._decode_page = msgspec.json.Decoder(_Page).decode
 
     def pages(self, state: dict[str, Any]) -> Iterator[Page]:
@@ -86,9 +86,9 @@ class ApiKeyOffsetConnector(Connector):
                     f"empty page at offset {offset} although meta.total is {total}",
                     "the source's export is inconsistent; report it and retry the load later",
                 )
-            rows, rejects, high = self._records.split(page.stores)
+            rows, rejects = self._records.split(page.stores)
             offset += len(page.stores)
             done = offset >= total
-            yield page_of(rows, rejects, {"offset": offset}, done=done, high_water=high)
+            yield page_of(rows, rejects, {"offset": offset}, done=done)
             if done:
                 return

@@ -48,7 +48,6 @@ class Page:
     size: int  # items delivered in this page = len(rows) + len(rejects)
     state: dict[str, Any]
     done: bool = False
-    high_water: datetime | None = None  # latest `updated_at` seen in this page
     notes: list[str] = field(default_factory=list)
 
 
@@ -58,9 +57,8 @@ def page_of(
     state: dict[str, Any],
     *,
     done: bool = False,
-    high_water: datetime | None = None,
 ) -> Page:
-    return Page(rows, rejects, len(rows) + len(rejects), state, done, high_water)
+    return Page(rows, rejects, len(rows) + len(rejects), state, done)
 
 
 def record_id_text(value: Any) -> str | None:
@@ -74,43 +72,20 @@ def record_id_text(value: Any) -> str | None:
     return None
 
 
-def parse_timestamp(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime (naive = UTC), or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
 class JsonRecords:
     """Splits a page's raw JSON records into rows and rejects without re-encoding them.
 
-    Each record is kept byte for byte as delivered; only its id (and `updated_at`, for the
-    high-water mark) is decoded.
+    Each record is kept byte for byte as delivered; only its id is decoded.
     """
 
-    def __init__(self, id_field: str, updated_field: str | None = None) -> None:
-        fields: list[tuple[str, Any, Any]] = [("rid", Any, None)]
-        rename = {"rid": id_field}
-        if updated_field:
-            fields.append(("upd", Any, None))
-            rename["upd"] = updated_field
+    def __init__(self, id_field: str) -> None:
         self.id_field = id_field
-        self.updated_field = updated_field
-        struct = msgspec.defstruct("Rec", fields, rename=rename)
+        struct = msgspec.defstruct("Rec", [("rid", Any, None)], rename={"rid": id_field})
         self._decode = msgspec.json.Decoder(struct).decode
 
-    def split(
-        self, raws: list[msgspec.Raw], start: int = 0
-    ) -> tuple[list[Row], list[Reject], datetime | None]:
+    def split(self, raws: list[msgspec.Raw], start: int = 0) -> tuple[list[Row], list[Reject]]:
         rows: list[Row] = []
         rejects: list[Reject] = []
-        high: datetime | None = None
         decode = self._decode
         for index, raw in enumerate(raws, start):
             body = bytes(raw)
@@ -130,11 +105,7 @@ class JsonRecords:
                 rejects.append(Reject(index, rid, _text(body), reason))
                 continue
             rows.append((index, rid, body))
-            if self.updated_field:
-                ts = parse_timestamp(rec.upd)
-                if ts is not None and (high is None or ts > high):
-                    high = ts
-        return rows, rejects, high
+        return rows, rejects
 
 
 def _text(body: bytes) -> str:

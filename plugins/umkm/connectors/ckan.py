@@ -79,7 +79,7 @@ class CkanConnector(Connector):
         self.package_id = str(self.source.options.get("package_id", "umkm-go-online"))
         self.prefix = str(self.source.options.get("resource_prefix", "umkm_go_online_"))
         self.headers = {"Authorization": self.conn.password} if self.conn.password else {}
-        self._records = JsonRecords(self.source.id_field, self.source.fields.get("updated"))
+        self._records = JsonRecords(self.source.id_field)
 
     def _call(self, path: str, params: dict[str, Any], answer_type: type) -> Any:
         answer = self.client.fetch(
@@ -131,10 +131,10 @@ class CkanConnector(Connector):
                     f"empty page at offset {offset} although total is {result.total}",
                     "the datastore is inconsistent; retry the load later",
                 )
-            rows, rejects, high = self._records.split(result.records)
+            rows, rejects = self._records.split(result.records)
             offset += len(result.records)
             done = offset >= result.total if exact_total else not result.records
             state = {"resource_id": resource_id, "offset": offset}
-            yield page_of(rows, rejects, state, done=done, high_water=high)
+            yield page_of(rows, rejects, state, done=done)
             if done:
                 return

@@ -51,7 +51,7 @@ class OAuthCursorConnector(Connector):
         super().__init__(*args, **kwargs)
         self._token: str | None = None
         self._token_expires = 0.0
-        self._records = JsonRecords(self.source.id_field, self.source.fields.get("updated"))
+        self._records = JsonRecords(self.source.id_field)
         self._decode_page = msgspec.json.Decoder(_Page).decode
 
     # -- token ----------------------------------------------------------------------------
@@ -127,10 +127,10 @@ class OAuthCursorConnector(Connector):
                     "the answer has no next_cursor field",
                     "the source does not follow the oauth-cursor contract; report it",
                 )
-            rows, rejects, high = self._records.split(page.data)
+            rows, rejects = self._records.split(page.data)
             cursor = page.next_cursor
             first = False
             done = cursor is None
-            yield page_of(rows, rejects, {"cursor": cursor}, done=done, high_water=high)
+            yield page_of(rows, rejects, {"cursor": cursor}, done=done)
             if done:
                 return

@@ -51,7 +51,7 @@ class SignedPageConnector(Connector):
                 f"set them in the extra of AIRFLOW_CONN_{self.source.conn_id.upper()}",
             )
         self.clock_offset = 0.0  # server clock - local clock, learnt from invalid_sign
-        self._records = JsonRecords(self.source.id_field, self.source.fields.get("updated"))
+        self._records = JsonRecords(self.source.id_field)
         self._decode_page = msgspec.json.Decoder(_Page).decode
 
     def sign(self, timestamp: int) -> str:
@@ -104,9 +104,9 @@ class SignedPageConnector(Connector):
                     "check the connection's base URL and options.path",
                 )
             body: _Page = answer.parsed
-            rows, rejects, high = self._records.split(body.response.merchants)
+            rows, rejects = self._records.split(body.response.merchants)
             number += 1
             done = not body.response.has_more
-            yield page_of(rows, rejects, {"page": number}, done=done, high_water=high)
+            yield page_of(rows, rejects, {"page": number}, done=done)
             if done:
                 return

@@ -220,7 +220,6 @@ def _attempt(source: Source, snap: date, mode: str, url, progress, policy, resta
                 "landed": 0,
                 "rejected": 0,
                 "pages": 0,
-                "high_water": None,
             }
             with db.transaction():
                 if checkpoint is not None:
@@ -456,10 +455,6 @@ class _Run:
             self.pages_committed += 1
             position["state"] = page.state
             position["done"] = page.done
-            if page.high_water is not None:
-                known = position.get("high_water")
-                if known is None or page.high_water > datetime.fromisoformat(known):
-                    position["high_water"] = page.high_water.isoformat()
             audit.put_checkpoint(self.db, sid, self.snap, self.batch_id, position, self.fetched)
             audit.update_counts(
                 self.db,
