@@ -24,6 +24,21 @@ cross join lateral (
 ) as parsed
 {%- endmacro %}
 
+{#- A staging model's first CTE body: the source's raw records (`raw_records`: snapshot,
+    record_id, record) with their text fields parsed once (macro parsed_matching_text);
+    `shop_name`, `owner_name` and `street` are expressions over `raw_records`. -#}
+{% macro raw_records_parsed(source_id, shop_name, owner_name, street) -%}
+select
+    raw_records.snapshot,
+    raw_records.record_id,
+    raw_records.record,
+    parsed.name_clean,
+    parsed.owner_tokens,
+    parsed.address_parts
+from {{ source(source_id, source_id) }} as raw_records
+{{ parsed_matching_text(shop_name, owner_name, street) }}
+{%- endmacro %}
+
 {#- An owner's name from its tokens (public.umkm_person_tokens: titles and degrees off):
     the keyed hash of the sorted tokens (owner_hash: word order does not matter), keyed
     64-bit keys of its words of two letters or more (owner_words), and its sorted initials

@@ -41,19 +41,12 @@ null::text
 with
 
 source as (
-    select
-        raw_records.snapshot,
-        raw_records.record_id,
-        raw_records.record,
-        parsed.name_clean,
-        parsed.owner_tokens,
-        parsed.address_parts
-    from {{ source(source_id, source_id) }} as raw_records
-    {{ parsed_matching_text(
+    {{ raw_records_parsed(
+        source_id,
         list_field(fields, 'shop_name', 'raw_records'),
         list_field(fields, 'owner_name', 'raw_records'),
         list_field(fields, 'street', 'raw_records'),
-    ) }}
+    ) | indent(4) }}
 ),
 
 {{ pii_key_cte() }},

@@ -7,19 +7,12 @@
 with
 
 source as (
-    select
-        raw_records.snapshot,
-        raw_records.record_id,
-        raw_records.record,
-        parsed.name_clean,
-        parsed.owner_tokens,
-        parsed.address_parts
-    from {{ source('kemenperin', 'kemenperin') }} as raw_records
-    {{ parsed_matching_text(
+    {{ raw_records_parsed(
+        'kemenperin',
         json_text(f.shop_name, 'raw_records'),
         json_text(f.owner_name, 'raw_records'),
         json_text(f.street, 'raw_records'),
-    ) }}
+    ) | indent(4) }}
 ),
 
 {{ pii_key_cte() }},
