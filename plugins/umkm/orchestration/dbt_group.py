@@ -7,6 +7,10 @@ that model's result, so the run pays dbt's start-up (about 6.5 s per invocation 
 machine, `../shared/docs/MEASUREMENTS.md`) once instead of once per model, and dbt keeps
 its own parallelism (threads: 2).
 
+The marts are atomic (`umkm.transform.marts`): the producer builds them into `marts_build`
+under the warehouse's build lock and moves them into `marts` in one transaction when dbt
+has succeeded, through its pre- and post-execute hooks.
+
 Parsing the DAG never calls dbt: the task group is rendered from a manifest built ahead
 (`umkm.transform.dbt.build_manifest`, run by `make`/`umkm run` set-up and by the tests) at
 `.local/dbt/manifest/manifest.json`. Without a manifest the DAG still parses and falls back
@@ -23,6 +27,7 @@ import os
 from pathlib import Path
 
 from umkm import settings
+from umkm.transform import marts
 from umkm.transform.dbt import dbt_executable, manifest_path
 
 
@@ -56,13 +61,20 @@ def dbt_task_group(group_id: str = "dbt"):
             test_behavior=TestBehavior.AFTER_EACH,
             emit_datasets=False,
         ),
-        operator_args={"install_deps": False},
+        # the marts are built out of the analysts' sight and published at the end
+        # (umkm.transform.marts); the model tasks follow the producer and run no dbt
+        operator_args={"install_deps": False, "vars": dict(marts.BUILD_VARIABLES)},
     )
     producer = next(t for t in _tasks(group) if t.task_id.endswith("dbt_producer_watcher"))
     # Cosmos skips a retried producer ("does not support Airflow retries"), which would let
     # the run end green with nothing built: the producer fails the run instead, and a
     # rerun of the DAG builds again (dbt build is idempotent).
     producer.retries = 0
+    # One build per warehouse, and the marts replaced in one transaction once dbt succeeded:
+    # the producer holds the build lock from its start and publishes at its end. A failed
+    # or killed producer publishes nothing (the lock ends with its process).
+    producer._pre_execute_hook = marts.hold_build_lock
+    producer._post_execute_hook = marts.publish_and_release
     if os.environ.get(PRODUCER_FIRST_ENV) == "1":
         _producer_first(group, producer)
     return group

@@ -134,10 +134,13 @@ def finish_build(decision: dict) -> dict:
     return {"build_id": decision["build_id"], "status": "success"}
 
 
-def dbt_build(snapshot: date) -> None:
-    from umkm.transform.dbt import run_dbt
+def dbt_build(snapshot: date) -> dict:
+    """The build without Cosmos: under the build lock, dbt into `marts_build`, then the
+    marts replaced in one transaction (umkm.transform.marts)."""
+    from umkm.transform.marts import build_and_publish
 
-    run_dbt(["build"], variables={"snapshot": str(snapshot)})
+    published = build_and_publish({"snapshot": str(snapshot)})
+    return {"marts_published": len(published.relations), "attempts": published.attempts}
 
 
 def drift(snapshot: date) -> dict:
