@@ -1,14 +1,15 @@
 """DAG builders. The files in `dags/` call these; the DAGs' shape lives here once.
 
 - `ingest_<source_id>`, one per registry entry: extract_load -> validate -> publish, the last
-  producing the asset of the source's raw table.
+  producing the asset of the source's raw table. A source whose validation needs a reference
+  (`umkm.orchestration.references`) first waits for it: wait_for_reference -> extract_load.
 - `warehouse_build`: scheduled on the critical sources' raw assets; gates on what landed,
   builds dbt.
 """
 
 from __future__ import annotations
 
-from umkm.orchestration import common, dbt_group, snapshots, tasks
+from umkm.orchestration import common, dbt_group, references, snapshots, tasks
 from umkm.sources import Source, load_registry
 
 INGEST_DOC = """
@@ -26,6 +27,23 @@ table, validates it, then replaces the snapshot in `raw.{sid}` in one transactio
   resumes from its last committed page. A rerun whose delivery equals what is published
   ends after the pull (status `unchanged`: nothing validated or published again) unless
   the `force` param is set.
+{reference}"""
+
+#: The ingest DAG doc's part on its first task, for sources that need a reference.
+WAIT_DOC = """
+- **Waits first for the reference {refs}** (`wait_for_reference`, a sensor in reschedule
+  mode): validation reads the BPS region codes, so nothing is pulled until {refs} has a
+  successful load at or before the snapshot in `audit.loads` (any earlier load serves).
+  {dags} publishing its asset {assets} is what ends the wait, at the next poke (every
+  {interval}). After {timeout} the task fails with one line naming the reference and
+  what to run ({todo}). Interval and timeout: `UMKM_REFERENCE_POKE_INTERVAL`,
+  `UMKM_REFERENCE_WAIT_TIMEOUT` (seconds, read when the DAG file is parsed).
+"""
+
+#: The reference's own DAG doc: who waits for its asset.
+WAITED_DOC = """
+- The ingest DAGs of the sources whose validation needs this reference wait for it
+  (`wait_for_reference`): publishing `raw.{sid}` is what ends their wait on a fresh warehouse.
 """
 
 BUILD_DOC = """
@@ -68,6 +86,8 @@ def build_ingest_dag(source: Source):
     from airflow.sdk import DAG, CronTriggerTimetable, Param, task
 
     sid = source.source_id
+    needed = references.references_needed(sid)
+    limits = references.wait_limits()
     params = _snapshot_params()
     params["mode"] = Param("full", enum=["full", "incremental"], description="Pull mode")
     with DAG(
@@ -88,6 +108,7 @@ def build_ingest_dag(source: Source):
             incremental="yes" if source.updated_since else "no",
             criticality=source.criticality,
             owner=source.owner,
+            reference=_reference_doc(source, needed, limits),
         ),
     ) as dag:
 
@@ -112,7 +133,53 @@ def build_ingest_dag(source: Source):
 
         loaded = extract_load()
         publish(loaded, validate(loaded))
+
+        if needed:
+            # First task: wait for the reference's successful load (see references.py for
+            # the interval and timeout chosen). Reschedule mode frees the worker slot between
+            # pokes; the poke raises the named timeout itself, Airflow's `timeout` is a
+            # backstop one poke later. dag.test (`umkm run`) runs reschedules in its loop.
+            @task.sensor(
+                task_id=references.SENSOR_TASK_ID,
+                mode="reschedule",
+                poke_interval=limits.poke_interval,
+                timeout=limits.sensor_timeout,
+                retries=common.RETRIES["warehouse"]["retries"],
+            )
+            def wait_for_reference(**context) -> bool:
+                return references.poke(
+                    sid,
+                    snapshots.snapshot_from_context(context),
+                    needed,
+                    references.waited_seconds(context),
+                    limits.timeout,
+                )
+
+            wait_for_reference() >> loaded
     return dag
+
+
+def _reference_doc(source: Source, needed: list[str], limits) -> str:
+    """The ingest DAG doc's part on references: the wait, or who waits for this one."""
+    if source.kind == "reference":
+        return WAITED_DOC.format(sid=source.source_id)
+    if not needed:
+        return ""
+    return WAIT_DOC.format(
+        refs=", ".join(f"`{r}`" for r in needed),
+        dags=", ".join(f"`ingest_{r}`" for r in needed),
+        assets=", ".join(f"`raw.{r}`" for r in needed),
+        interval=_duration(limits.poke_interval),
+        timeout=_duration(limits.timeout),
+        todo="; ".join(f"DAG `ingest_{r}`, or `umkm ingest {r}`" for r in needed),
+    )
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:g} s"
 
 
 def build_ingest_dags() -> dict[str, object]:
