@@ -94,6 +94,9 @@ def run(
     with connect(url) as conn:
         bootstrap(conn)
     env = airflow_env.airflow_env(url)
+    # the DAGs run one after another here: an ingest DAG whose reference (BPS) is missing
+    # cannot be helped by waiting, so its sensor fails at once, naming what to run
+    env.setdefault("UMKM_REFERENCE_WAIT_TIMEOUT", "0")
     airflow_env.ensure_initialised(env)
     ensure_manifest()  # the build DAG renders one task per dbt model from it
     logs = settings.logs_dir()
