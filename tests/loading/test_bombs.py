@@ -111,3 +111,41 @@ def test_a_body_past_max_response_bytes_is_refused_and_not_retried(
     pages = [q for _m, p, q in server.requests if p == "/v1/merchants"]
     assert len(pages) == 1  # not retried
     assert raw_ids(wh, "tokopedia", SNAPSHOT) == []
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["content-length", "until-close"])
+def test_a_valid_page_of_1_2_gb_is_refused_early_in_little_memory(wh, feed_server, announced):
+    """The issue's lazada case with the default limits: a valid 1.2 GB JSON page, announced
+    by Content-Length or not, ends at max_response_bytes (128 MiB) in seconds, far below
+    500 MB, with nothing landed."""
+    feed_server(
+        "oauth-cursor", "tokopedia", huge_page_bytes=1200 * 1000 * 1000, huge_page_length=announced
+    )
+    child = (
+        "import json, resource, time\n"
+        "from umkm.connectors.errors import LimitExceeded\n"
+        "from umkm.connectors.http import RetryPolicy\n"
+        "from umkm.loading import extract_load\n"
+        "error, started = None, time.monotonic()\n"
+        "try:\n"
+        f"    extract_load('tokopedia', '{SNAPSHOT}', url='{wh}',\n"
+        "                 policy=RetryPolicy(max_attempts=2, backoff_base_s=0.01))\n"
+        "except LimitExceeded as exc:\n"
+        "    error = str(exc)\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(json.dumps({'error': error, 'max_rss_mb': rss,\n"
+        "                  'seconds': time.monotonic() - started}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=300, env=os.environ
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(
+        f"1.2 GB page ({'announced' if announced else 'until close'}): "
+        f"{result['seconds']:.1f} s, peak RSS {result['max_rss_mb']:.0f} MB"
+    )
+    assert result["error"] and "limits.max_response_bytes" in result["error"], result
+    assert result["max_rss_mb"] < 500, result
+    assert raw_ids(wh, "tokopedia", SNAPSHOT) == []
+    assert loads(wh, "tokopedia")[-1]["status"] == "failed"

@@ -130,6 +130,11 @@ class FeedServer:
     cursor_generation: int = 0
     refuse_cursors: bool = False  # oauth-cursor: every cursor has expired (400)
     loop_cursor: bool = False  # oauth-cursor: the second page's cursor again and again
+    #: oauth-cursor: the first page is a valid JSON page of this many bytes, written as it
+    #: is generated (the server never holds it); with `huge_page_length`, Content-Length
+    #: announces it, otherwise the body simply runs until the connection closes
+    huge_page_bytes: int = 0
+    huge_page_length: bool = True
     #: file-drop: (name, gzip bytes, data rows) served instead of the generated parts
     parts: list[tuple[str, bytes, int]] | None = None
     #: xlsx: the workbook's bytes served for every published year instead of a generated one
@@ -285,6 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.feed.requests.append((method, parts.path, query))
         if self.feed.page_delay_s:
             time.sleep(self.feed.page_delay_s)
+        if self.feed.huge_page_bytes and parts.path == "/v1/merchants":
+            return self._send_huge_page(query.get("snapshot", [SNAPSHOT])[-1])
         fault = self.feed.take_fault(parts.path)
         if fault and fault.kind in {"429", "500", "502", "503", "504"}:
             headers = {"Retry-After": fault.retry_after} if fault.kind == "429" else {}
@@ -321,6 +328,43 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return None
         return self._send(status, body, ctype)
+
+    def _send_huge_page(self, snapshot: str) -> None:
+        """A page of `huge_page_bytes` (at least): the same merchant over and over (each with
+        its own id), streamed 1 MiB at a time; stops quietly when the client hangs up."""
+        head = b'{"snapshot": "' + snapshot.encode() + b'", "data": ['
+        tail = b'], "next_cursor": null}'
+        record = json.dumps(merchant(0, "oauth"), ensure_ascii=False).encode()
+        unit = len(record) + 1
+        n = max(1, (self.feed.huge_page_bytes - len(head) - len(tail)) // unit + 1)
+        first_id = json.dumps(merchant(0, "oauth")["shop_id"]).encode()
+        width = len(str(n))
+
+        def item(i: int) -> bytes:  # the same length whatever i (ids padded to one width)
+            own = json.dumps(f"huge-{i:0{width}d}").encode()
+            return record.replace(first_id, own, 1)
+
+        size = len(head) + len(item(0)) * n + (n - 1) + len(tail)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if self.feed.huge_page_length:
+            self.send_header("Content-Length", str(size))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            self.wfile.write(head)
+            block: list[bytes] = []
+            filled = 0
+            for i in range(n):
+                block.append((b"," if i else b"") + item(i))
+                filled += len(block[-1])
+                if filled >= 1 << 20:
+                    self.wfile.write(b"".join(block))
+                    block, filled = [], 0
+            self.wfile.write(b"".join(block) + tail)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _send(
         self,
