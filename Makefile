@@ -14,13 +14,19 @@ SCALE    ?= 0.01
 # Virtualenv with the pinned stack and the project (editable). Re-runs when pins change.
 # --compile-bytecode: some machines set PYTHONDONTWRITEBYTECODE, and every process would
 # then recompile Airflow, GX and dbt from source on import (about a minute each).
+# One line per step says what it does (the installs themselves stay quiet).
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt -c constraints.txt
-	$(UV) pip install --quiet --python $(PY) --no-deps -e .
-	touch $(STAMP)
+	@echo "setup 1/4: virtualenv $(VENV) ($(PYTHON))"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "setup 2/4: the installer (uv 0.13.9)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	@echo "setup 3/4: Airflow 3, dbt 1.11 + dbt-postgres, Great Expectations 1, Cosmos and the rest of requirements.txt, pinned by constraints.txt (a minute or two the first time)"
+	@$(UV) pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt -c constraints.txt
+	@echo "setup 4/4: this project (umkm, umkm-sim), editable"
+	@$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@touch $(STAMP)
+	@echo "setup done: $(VENV)"
 
 setup: $(STAMP)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -111,6 +112,19 @@ def test_summary_names_rows_bridge_report_and_ui(demo):
     out = demo["runs"][0].stdout
     for needle in ("Rows per source", "Bridge", "kominfo_published", "Report:", "Airflow UI"):
         assert needle in out
+
+
+def test_progress_is_shown_while_it_runs(demo):
+    """Not a terminal here: plain timestamped lines for each DAG, its tasks, the rows of
+    the pulls and dbt's nodes, before the summary."""
+    out = demo["runs"][0].stdout
+    head = out[: out.index("UMKM pipeline, snapshot")]
+    for sid in load_registry():
+        assert f"ingest_{sid}: started" in head and f"ingest_{sid}: success in" in head, sid
+    assert "ingest_tokopedia: task extract_load" in head
+    assert re.search(r"ingest_bps: success in [\d.]+ s \([\d,]+ rows", head)
+    assert re.search(r"warehouse_build: dbt \d+/\d+ nodes", head)
+    assert all(re.match(r"^\[\d\d:\d\d:\d\d\] ", line) for line in head.splitlines() if line)
 
 
 def test_raw_holds_exactly_the_served_records(demo):

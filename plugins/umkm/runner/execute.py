@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for dag_id in dag_order(args.only):
         dag = bag.get_dag(dag_id)
+        print(f"DAGSTART {dag_id}", flush=True)  # read by umkm.runner.progress
         started = time.monotonic()
         run = dag.test(
             logical_date=logical_date_for(snapshot),

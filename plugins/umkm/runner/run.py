@@ -25,6 +25,7 @@ from umkm.loading.audit import latest_build, latest_loads
 from umkm.orchestration.snapshots import parse_snapshot
 from umkm.runner import airflow_env
 from umkm.runner import simulator as sim_process
+from umkm.runner.progress import say
 from umkm.runner.simulator import SimulatorHandle
 from umkm.sources import load_registry
 from umkm.transform.dbt import dev_mode, ensure_manifest, pii_key
@@ -90,20 +91,30 @@ def run(
     snap = parse_snapshot(snapshot).isoformat()
     pii_key()  # no public key outside development mode: refused before anything starts
     started = time.monotonic()
+    say(
+        "warehouse: "
+        + ("starting or reusing it" if "WAREHOUSE_URL" not in os.environ else "connecting")
+    )
     url = warehouse_url()
     with connect(url) as conn:
-        bootstrap(conn)
+        applied = bootstrap(conn)
+    say(f"warehouse: {redact(url)} ({len(applied)} bootstrap steps applied)")
     env = airflow_env.airflow_env(url)
     # the DAGs run one after another here: an ingest DAG whose reference (BPS) is missing
     # cannot be helped by waiting, so its sensor fails at once, naming what to run
     env.setdefault("UMKM_REFERENCE_WAIT_TIMEOUT", "0")
+    say(f"airflow: metadata database under {env.get('AIRFLOW_HOME', 'the state folder')}")
     airflow_env.ensure_initialised(env)
+    say("dbt: the manifest the build DAG's model tasks are rendered from")
     ensure_manifest()  # the build DAG renders one task per dbt model from it
     logs = settings.logs_dir()
     run_log = logs / f"run-{snap}.log"
     sim = None
     try:
         if use_sim:
+            say(
+                f"simulator: starting the feeds (scale {scale}, seed {seed}, profile {sim_profile})"
+            )
             sim = start_simulator(seed, scale, snap, logs / "simulator.log", sim_profile)
             env.update(sim.env)
         else:
@@ -121,8 +132,16 @@ def run(
         ]
         if only:
             cmd += ["--only", *only]
+        from umkm.runner.execute import dag_order
+        from umkm.runner.progress import Progress, follow
+
+        progress = Progress.for_dags(dag_order(only))
+        say(f"running {len(progress.dags)} DAGs for snapshot {snap}; log: {run_log}")
         with open(run_log, "w") as log:
-            proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+            child = subprocess.Popen(
+                cmd, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=log, stderr=subprocess.STDOUT
+            )
+            returncode = follow(child, run_log, progress, url, snap)
         runs = json.loads(result_file.read_text())["runs"] if result_file.exists() else []
     finally:
         if sim is not None:
@@ -135,7 +154,7 @@ def run(
         "runs": runs,
         "log": str(run_log),
         "seconds": round(time.monotonic() - started, 1),
-        "ok": proc.returncode == 0,
+        "ok": returncode == 0,
     }
     return summary
 
