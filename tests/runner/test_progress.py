@@ -93,3 +93,12 @@ def test_follow_reports_a_child_to_its_end(tmp_path, monkeypatch):
     assert code == 1
     assert "ingest_bps: started" in out.getvalue()
     assert "ingest_bps: success in 0.3 s" in out.getvalue()
+
+
+def test_a_pull_too_short_to_sample_ends_with_its_rows():
+    out = io.StringIO()
+    progress = Progress.for_dags(["ingest_kominfo"], out=out, plain=True)
+    progress.last_load = lambda sid: (1, 1) if sid == "kominfo" else None
+    progress.feed("DAGSTART ingest_kominfo")
+    progress.feed("DAGRUN ingest_kominfo success 2.5s")
+    assert "ingest_kominfo: success in 2.5 s (1 rows, 1 pages)" in out.getvalue()

@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +76,9 @@ class Progress:
     dags: dict[str, DagProgress]
     out: TextIO = sys.stdout
     plain: bool = True
+    #: source id -> (rows, pages) of its latest pull, read when its DAG ends (a pull shorter
+    #: than a tick would otherwise end without its rows)
+    last_load: Callable[[str], tuple[int, int] | None] | None = None
     _last_line: dict[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -100,6 +104,10 @@ class Progress:
         elif m := _DAG_END.match(line):
             dag = self.dags.setdefault(m[1], DagProgress(m[1]))
             dag.state, dag.seconds, dag.task = m[2], float(m[3]), ""
+            if self.last_load and dag.dag_id.startswith("ingest_"):
+                found = self.last_load(dag.dag_id.removeprefix("ingest_"))
+                if found:
+                    dag.rows, dag.pages = found
             detail = f" ({dag.detail()})" if dag.detail() else ""
             self.say(f"{dag.dag_id}: {dag.state} in {dag.seconds:.1f} s{detail}")
         elif (m := _TASK.search(line)) and (dag := self.current):
@@ -176,11 +184,26 @@ def running_loads(url: str, snapshot: str) -> list[tuple[str, int, int]]:
     return []
 
 
+def latest_load(url: str, snapshot: str, source_id: str) -> tuple[int, int] | None:
+    """(rows fetched, pages) of the source's latest pull of the snapshot."""
+    from umkm.warehouse import connect
+
+    with contextlib.suppress(Exception), connect(url) as conn:
+        return conn.execute(
+            "select rows_fetched, pages from audit.loads where source_id = %s and snapshot = %s "
+            "order by load_id desc limit 1",
+            (source_id, snapshot),
+        ).fetchone()
+    return None
+
+
 def follow(
     proc: subprocess.Popen, log_path: Path, progress: Progress, url: str, snapshot: str
 ) -> int:
     """Show progress until `proc` ends; return its exit code."""
     follower = LogFollower(log_path)
+    if progress.last_load is None:
+        progress.last_load = lambda sid: latest_load(url, snapshot, sid)
 
     def step() -> None:
         for line in follower.new_lines():
