@@ -31,18 +31,94 @@ SUBCOMMAND_MODULES = [
 
 
 def _warehouse(args: argparse.Namespace) -> int:
+    """`umkm warehouse ACTION`: expected failures (the embedded server, a login that cannot
+    be made, a warehouse that cannot be reached) are one line naming the fix, exit code 3."""
+    import psycopg
+
+    from umkm.warehouse.bootstrap import AnalystLoginError
+    from umkm.warehouse.db import redact
+    from umkm.warehouse.embedded import EmbeddedWarehouseError
+
+    try:
+        return _warehouse_action(args)
+    except (EmbeddedWarehouseError, AnalystLoginError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except psycopg.OperationalError as exc:
+        from umkm.warehouse import warehouse_url
+
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        target = redact(warehouse_url(start_embedded=False))
+        print(f"error: cannot reach the warehouse {target}: {first}", file=sys.stderr)
+        return 3
+
+
+def _analyst_password(name: str) -> str:
+    """An analyst's password: `UMKM_ANALYST_PASSWORD`, else asked twice on a terminal;
+    never a command-line argument (`ps` and shell histories show those)."""
+    import getpass
+
+    from umkm.warehouse.bootstrap import AnalystLoginError, check_analyst_password
+
+    password = os.environ.get("UMKM_ANALYST_PASSWORD", "")
+    if password:
+        check_analyst_password(password, "UMKM_ANALYST_PASSWORD")
+        return password
+    if not sys.stdin.isatty():
+        raise AnalystLoginError(
+            f"no password for {name}: set UMKM_ANALYST_PASSWORD, or run "
+            f"`umkm warehouse add-analyst {name}` on a terminal to be asked for it"
+        )
+    password = getpass.getpass(f"password for {name}: ")
+    if getpass.getpass("the same again: ") != password:
+        raise AnalystLoginError("the two passwords differ: run the command again")
+    check_analyst_password(password, "the prompt")
+    return password
+
+
+def _analyst_from_env(url: str) -> int:
+    """The login of UMKM_ANALYST_USER / UMKM_ANALYST_PASSWORD, when set, on `url`."""
+    from umkm.warehouse.bootstrap import provision_analyst_from_env
+
+    done = provision_analyst_from_env(url)
+    if done:
+        print(done)
+    return 0
+
+
+ADD_ANALYST_USAGE = (
+    "usage: umkm warehouse add-analyst NAME (the password comes from UMKM_ANALYST_PASSWORD, "
+    "or a prompt on a terminal; never from the command line)"
+)
+
+
+def _warehouse_action(args: argparse.Namespace) -> int:
     from umkm.warehouse import connect, embedded, warehouse_url
     from umkm.warehouse.bootstrap import bootstrap
     from umkm.warehouse.db import redact, without_password
 
     configured = settings.configured_warehouse_url()
     action = args.action
+    if action == "add-analyst":
+        from umkm.warehouse.bootstrap import check_analyst_name, ensure_analyst_at, schema_exit_code
+
+        if len(args.psql_args) != 1 or args.psql_args[0].startswith("-"):
+            print(ADD_ANALYST_USAGE, file=sys.stderr)
+            return 2
+        name = args.psql_args[0]
+        check_analyst_name(name)
+        password = _analyst_password(name)
+        url = warehouse_url()
+        if code := schema_exit_code(url):  # the group umkm_analyst comes with the schema
+            return code
+        print(f"analyst login {name}: {ensure_analyst_at(url, name, password)}")
+        return 0
     if configured and action == "start":
         # the configured warehouse runs elsewhere: start means make it ready
         from umkm.warehouse.bootstrap import schema_exit_code
 
         print(f"WAREHOUSE_URL is set ({redact(configured)}): nothing to start, bootstrapping it")
-        return schema_exit_code(configured)
+        return schema_exit_code(configured) or _analyst_from_env(configured)
     if configured and action == "stop":
         print(f"WAREHOUSE_URL is set ({redact(configured)}): nothing to stop here")
         return 0
@@ -50,10 +126,10 @@ def _warehouse(args: argparse.Namespace) -> int:
         st = embedded.start()
         with connect(st.url) as conn:
             applied = bootstrap(conn)
-        print(f"embedded warehouse running (pid {st.pid}) at {st.url}")
+        print(f"embedded warehouse running (pid {st.pid}) at {redact(st.url)}")
         if applied:
             print("bootstrap applied: " + ", ".join(applied))
-        return 0
+        return _analyst_from_env(st.url)
     if action == "stop":
         print("stopped" if embedded.stop() else "not running")
         return 0
@@ -70,7 +146,12 @@ def _warehouse(args: argparse.Namespace) -> int:
         st = embedded.status()
         print(
             json.dumps(
-                {"running": st.running, "pid": st.pid, "url": st.url, "pgdata": str(st.pgdata)}
+                {
+                    "running": st.running,
+                    "pid": st.pid,
+                    "url": redact(st.url),
+                    "pgdata": str(st.pgdata),
+                }
             )
         )
         return 0 if st.running else 1
@@ -80,10 +161,11 @@ def _warehouse(args: argparse.Namespace) -> int:
         print(url if "--show-password" in args.psql_args else redact(url))
         return 0
     if action == "bootstrap":
-        with connect() as conn:
+        url = warehouse_url()
+        with connect(url) as conn:
             applied = bootstrap(conn)
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
-        return 0
+        return _analyst_from_env(url)
     if action == "psql":
         # the password goes through the environment, not the command line (`ps` shows that)
         url, password = without_password(warehouse_url())
@@ -97,11 +179,17 @@ def _add_warehouse(sub) -> None:
     p = sub.add_parser(
         "warehouse", help="manage the embedded warehouse or report the configured one"
     )
-    p.add_argument("action", choices=["start", "stop", "status", "url", "psql", "bootstrap"])
+    p.add_argument(
+        "action",
+        choices=["start", "stop", "status", "url", "psql", "bootstrap", "add-analyst"],
+        help="add-analyst NAME: a login in umkm_analyst, its password from "
+        "UMKM_ANALYST_PASSWORD or a prompt",
+    )
     p.add_argument(
         "psql_args",
         nargs=argparse.REMAINDER,
-        help="extra arguments for psql; for url, --show-password prints the password too",
+        help="extra arguments for psql; for url, --show-password prints the password too; "
+        "for add-analyst, the login NAME",
     )
     p.set_defaults(func=_warehouse)
 

@@ -9,7 +9,7 @@ import pytest
 from umkm.sources import load_registry
 from umkm.warehouse import bootstrap as bootstrap_module
 from umkm.warehouse.bootstrap import FunctionFile, Migration, bootstrap
-from umkm.warehouse.db import connect
+from umkm.warehouse.db import connect, parse_url
 
 SCHEMAS = {"raw", "audit", "quarantine", "staging", "intermediate", "marts"}
 
@@ -161,12 +161,12 @@ def test_a_role_that_may_not_bootstrap_is_told_what_to_run(bare, capsys, monkeyp
 
     role = f"t_reader_{uuid.uuid4().hex[:6]}"
     with connect(bare, autocommit=True) as conn:
-        conn.execute(f"create role {role} login")
+        conn.execute(f"create role {role} login password 'reader-test-only'")
         conn.execute(f"revoke create on database {bare.rsplit('/', 1)[1]} from public")
         conn.execute("revoke create on schema public from public")
     try:
-        reader = bare.replace("://postgres@", f"://{role}@", 1)
-        assert reader != bare
+        p = parse_url(bare)  # the embedded server takes passwords only (scram-sha-256)
+        reader = f"postgresql://{role}:reader-test-only@{p.host}:{p.port}/{p.dbname}"
         monkeypatch.setenv("WAREHOUSE_URL", reader)
         assert main(["quarantine", "list"]) == 3
         err = capsys.readouterr().err

@@ -284,3 +284,159 @@ def ensure_database(admin_url: str, dbname: str) -> None:
         exists = conn.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone()
         if not exists:
             conn.execute(create_database_sql(dbname))
+
+
+# --- analyst logins ----------------------------------------------------------------------
+
+#: The group role of the people who read the marts (migration V001): logins are its members.
+ANALYST_GROUP = "umkm_analyst"
+DEFAULT_ANALYST_USER = "analyst"
+MIN_PASSWORD_LENGTH = 8
+_LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_ANALYST_LOCK_KEY = _LOCK_KEY + 1
+
+
+class AnalystLoginError(RuntimeError):
+    """An analyst login could not be made or updated: the message names the fix (an
+    environment problem for the command line: exit code 3)."""
+
+
+def check_analyst_name(name: str) -> None:
+    if not _LOGIN_NAME.match(name) or name.startswith("pg_"):
+        raise AnalystLoginError(
+            f"{name!r} is not a login name this command makes: lower-case letters, digits and "
+            "underscores, starting with a letter or an underscore (not pg_), e.g. siti"
+        )
+
+
+def check_analyst_password(password: str, origin: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AnalystLoginError(
+            f"the password from {origin} is shorter than {MIN_PASSWORD_LENGTH} characters: "
+            "choose a longer one"
+        )
+
+
+def analyst_from_env() -> tuple[str, str] | None:
+    """(login, password) from `UMKM_ANALYST_USER` (default `analyst`) and
+    `UMKM_ANALYST_PASSWORD`; None when no password is set (empty is unset)."""
+    import os
+
+    password = os.environ.get("UMKM_ANALYST_PASSWORD", "")
+    if not password:
+        return None
+    name = os.environ.get("UMKM_ANALYST_USER", "").strip() or DEFAULT_ANALYST_USER
+    check_analyst_name(name)
+    check_analyst_password(password, "UMKM_ANALYST_PASSWORD")
+    return name, password
+
+
+def ensure_analyst(conn, name: str, password: str) -> str:
+    """Make `name` a login in the group umkm_analyst with `password`; returns what changed
+    ("created", "password updated", "unchanged", ...). Idempotent. The server receives the
+    password's SCRAM verifier (computed by libpq), never the password, so no server log
+    can show it. A role that exists with other rights (superuser, a pipeline group, a
+    member of another group) is refused, not turned into an analyst."""
+    from psycopg import sql
+
+    from umkm.warehouse.embedded import scram_matches
+
+    check_analyst_name(name)
+    role = sql.Identifier(name)
+    group = sql.Identifier(ANALYST_GROUP)
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (_ANALYST_LOCK_KEY,))
+        me, superuser = conn.execute(
+            "select current_user, rolsuper from pg_roles where rolname = current_user"
+        ).fetchone()
+        if not conn.execute(
+            "select 1 from pg_roles where rolname = %s", (ANALYST_GROUP,)
+        ).fetchone():
+            raise AnalystLoginError(
+                f"the group role {ANALYST_GROUP} does not exist on this server: run "
+                "`umkm warehouse bootstrap` first"
+            )
+        verifier = conn.pgconn.encrypt_password(
+            password.encode(), name.encode(), b"scram-sha-256"
+        ).decode()
+        existing = conn.execute(
+            "select rolsuper or rolcreaterole or rolcreatedb or rolreplication or rolbypassrls, "
+            "rolcanlogin from pg_roles where rolname = %s",
+            (name,),
+        ).fetchone()
+        if existing is None:
+            conn.execute(
+                sql.SQL("create role {} login password {} in role {}").format(
+                    role, sql.Literal(verifier), group
+                )
+            )
+            return f"created (member of {ANALYST_GROUP})"
+        privileged, can_login = existing
+        others = [
+            row[0]
+            for row in conn.execute(
+                "select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid "
+                "join pg_roles u on u.oid = m.member where u.rolname = %s and g.rolname <> %s",
+                (name, ANALYST_GROUP),
+            )
+        ]
+        if privileged or not can_login or others or name == me:
+            if privileged:
+                what = "has rights beyond an analyst's (superuser, createrole, ...)"
+            elif name == me:
+                what = "is the role this command connects as"
+            elif not can_login:
+                what = "cannot log in (a group role)"
+            else:
+                what = "is also a member of " + ", ".join(sorted(others))
+            raise AnalystLoginError(
+                f"role {name} exists and {what}: choose another name for an analyst login"
+            )
+        done: list[str] = []
+        member = conn.execute(
+            "select pg_has_role(%s, %s, 'member')", (name, ANALYST_GROUP)
+        ).fetchone()[0]
+        if not member:
+            conn.execute(sql.SQL("grant {} to {}").format(group, role))
+            done.append(f"added to {ANALYST_GROUP}")
+        same = None
+        if superuser:  # only a superuser reads pg_authid: others set the password every time
+            stored = conn.execute(
+                "select rolpassword from pg_authid where rolname = %s", (name,)
+            ).fetchone()[0]
+            same = scram_matches(stored, password)
+        if not same:
+            conn.execute(
+                sql.SQL("alter role {} login password {}").format(role, sql.Literal(verifier))
+            )
+            done.append("password set" if same is None else "password updated")
+        return ", ".join(done) or "unchanged"
+
+
+def ensure_analyst_at(url: str, name: str, password: str) -> str:
+    """`ensure_analyst` on the warehouse at `url`; a role that may not make logins gets
+    AnalystLoginError naming whose URL to use."""
+    import psycopg
+
+    from umkm.warehouse.db import connect, redact
+
+    with connect(url) as conn:
+        try:
+            return ensure_analyst(conn, name, password)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            user = conn.execute("select current_user").fetchone()[0]
+            raise AnalystLoginError(
+                f"role {user} may not create logins in {ANALYST_GROUP} on {redact(url)} "
+                f"({str(exc).strip().splitlines()[0]}): run it with WAREHOUSE_URL naming a role "
+                f"with CREATEROLE and admin option on {ANALYST_GROUP} (the warehouse's owner)"
+            ) from exc
+
+
+def provision_analyst_from_env(url: str) -> str | None:
+    """When `UMKM_ANALYST_PASSWORD` is set: the analyst login of the environment on the
+    warehouse at `url` (`ensure_analyst`); a line saying what was done, never the password."""
+    wanted = analyst_from_env()
+    if wanted is None:
+        return None
+    name, password = wanted
+    return f"analyst login {name}: {ensure_analyst_at(url, name, password)}"

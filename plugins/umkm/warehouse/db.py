@@ -2,7 +2,9 @@
 
 One setting names the warehouse: `WAREHOUSE_URL`. Airflow sees it as the connection
 `umkm_warehouse` (`AIRFLOW_CONN_UMKM_WAREHOUSE`), dbt through `env_var()` in the committed
-`profiles.yml` (see `dbt_env`). When neither is set, the embedded PostgreSQL is used.
+`profiles.yml` (see `dbt_env`). When neither is set, the embedded PostgreSQL is used; its
+URL carries the superuser's password (scram-sha-256 on every connection, `embedded`), so
+callers connect to either the same way. Print URLs through `redact`.
 """
 
 from __future__ import annotations
