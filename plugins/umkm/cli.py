@@ -86,12 +86,6 @@ def _analyst_from_env(url: str) -> int:
     return 0
 
 
-ADD_ANALYST_USAGE = (
-    "usage: umkm warehouse add-analyst NAME (the password comes from UMKM_ANALYST_PASSWORD, "
-    "or a prompt on a terminal; never from the command line)"
-)
-
-
 def _warehouse_action(args: argparse.Namespace) -> int:
     from umkm.warehouse import connect, embedded, warehouse_url
     from umkm.warehouse.bootstrap import bootstrap
@@ -102,10 +96,14 @@ def _warehouse_action(args: argparse.Namespace) -> int:
     if action == "add-analyst":
         from umkm.warehouse.bootstrap import check_analyst_name, ensure_analyst_at, schema_exit_code
 
-        if len(args.psql_args) != 1 or args.psql_args[0].startswith("-"):
-            print(ADD_ANALYST_USAGE, file=sys.stderr)
+        if args.password is not None:
+            print(
+                "error: --password refused: the password comes from UMKM_ANALYST_PASSWORD "
+                "or a prompt, never from the command line (ps and shell histories show it)",
+                file=sys.stderr,
+            )
             return 2
-        name = args.psql_args[0]
+        name = args.name
         check_analyst_name(name)
         password = _analyst_password(name)
         url = warehouse_url()
@@ -141,7 +139,8 @@ def _warehouse_action(args: argparse.Namespace) -> int:
                 print(f"configured warehouse {redact(configured)}: reachable, PostgreSQL {version}")
                 return 0
             except Exception as exc:  # noqa: BLE001
-                print(f"configured warehouse {redact(configured)}: NOT reachable ({exc})")
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
+                print(f"configured warehouse {redact(configured)}: NOT reachable ({first})")
                 return 1
         st = embedded.status()
         print(
@@ -158,7 +157,7 @@ def _warehouse_action(args: argparse.Namespace) -> int:
     if action == "url":
         # the password stays hidden unless asked for: the URL lands in terminals and logs
         url = warehouse_url()
-        print(url if "--show-password" in args.psql_args else redact(url))
+        print(url if args.show_password else redact(url))
         return 0
     if action == "bootstrap":
         url = warehouse_url()
@@ -171,27 +170,46 @@ def _warehouse_action(args: argparse.Namespace) -> int:
         url, password = without_password(warehouse_url())
         psql = "psql" if configured else str(embedded.psql_path())
         env = {**os.environ, **({"PGPASSWORD": password} if password else {})}
-        return subprocess.call([psql, url, *args.psql_args], env=env)
+        extra = args.psql_args[1:] if args.psql_args[:1] == ["--"] else args.psql_args
+        return subprocess.call([psql, url, *extra], env=env)
     raise AssertionError(action)
+
+
+WAREHOUSE_ACTIONS = {
+    "start": "start the embedded PostgreSQL and bootstrap it (with WAREHOUSE_URL set: "
+    "bootstrap the configured warehouse)",
+    "stop": "stop the embedded PostgreSQL (nothing to stop with WAREHOUSE_URL set)",
+    "status": "whether the warehouse runs and answers (exit 1 when not)",
+    "url": "print the warehouse URL, password hidden",
+    "psql": "psql into the warehouse; arguments after psql go to psql (umkm warehouse psql "
+    "-c 'select 1')",
+    "bootstrap": "apply pending migrations and functions (idempotent)",
+    "add-analyst": "create or update an analyst login in the role umkm_analyst",
+}
 
 
 def _add_warehouse(sub) -> None:
     p = sub.add_parser(
-        "warehouse", help="manage the embedded warehouse or report the configured one"
+        "warehouse",
+        help="manage the embedded warehouse or report the configured one",
+        description="The warehouse: the embedded PostgreSQL under the state folder, or the "
+        "one WAREHOUSE_URL names.",
     )
-    p.add_argument(
-        "action",
-        choices=["start", "stop", "status", "url", "psql", "bootstrap", "add-analyst"],
-        help="add-analyst NAME: a login in umkm_analyst, its password from "
-        "UMKM_ANALYST_PASSWORD or a prompt",
-    )
-    p.add_argument(
-        "psql_args",
-        nargs=argparse.REMAINDER,
-        help="extra arguments for psql; for url, --show-password prints the password too; "
-        "for add-analyst, the login NAME",
-    )
-    p.set_defaults(func=_warehouse)
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, text in WAREHOUSE_ACTIONS.items():
+        a = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        a.set_defaults(func=_warehouse, psql_args=[])
+        if name == "url":
+            a.add_argument("--show-password", action="store_true", help="print the password too")
+        elif name == "psql":
+            a.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql")
+        elif name == "add-analyst":
+            a.add_argument("--password", help=argparse.SUPPRESS)  # refused, see below
+            a.add_argument(
+                "name",
+                help="the login; its password comes from UMKM_ANALYST_PASSWORD, or a prompt "
+                "on a terminal (never from the command line)",
+            )
 
 
 # --- run -------------------------------------------------------------------------------
@@ -209,9 +227,9 @@ def _run(args: argparse.Namespace) -> int:
             only=args.only,
             sim_profile=args.sim_profile,
         )
-    except runner.RunError as exc:
+    except runner.RunError as exc:  # the simulator or the sources' settings: environment
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 3
     try:
         details = runner.collect_summary(args.snapshot)
     except Exception as exc:  # noqa: BLE001 - a summary must not hide the run's result
@@ -259,8 +277,13 @@ def _airflow(args: argparse.Namespace) -> int:
 
 
 def _add_airflow(sub) -> None:
-    p = sub.add_parser("airflow", help="run the airflow CLI with the project's Airflow home")
-    p.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser(
+        "airflow",
+        help="run the airflow CLI with the project's Airflow home",
+        description="Every argument goes to the airflow command (umkm airflow dags list), "
+        "run with the project's Airflow home and the warehouse's settings.",
+    )
+    p.add_argument("airflow_args", nargs=argparse.REMAINDER, help="arguments for airflow")
     p.set_defaults(func=_airflow)
 
 
@@ -295,14 +318,70 @@ def _add_sim(sub) -> None:
 
 # --- root ------------------------------------------------------------------------------
 
+#: exit codes (README "Exit codes")
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; every option with a default says it (not the on/off flags)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "%(default)" in text
+            or action.default in (None, argparse.SUPPRESS, False, [])
+            or isinstance(action, argparse._StoreConstAction)
+        ):
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return f"{text} (default: %(default)s)" if text else "default: %(default)s"
+        return text
+
+
+class UmkmParser(argparse.ArgumentParser):
+    """The parser of `umkm` and of every subcommand (subparsers take the parent's class)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        """An option with a default and no help still says its default."""
+        default = kwargs.get("default")
+        if (
+            kwargs.get("help") is None
+            and args
+            and str(args[0]).startswith("-")
+            and default not in (None, False, [], argparse.SUPPRESS)
+        ):
+            kwargs["help"] = "default: %(default)s"
+        return super().add_argument(*args, **kwargs)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("umkm")
+    except PackageNotFoundError:
+        return "unknown"
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UmkmParser(
         prog="umkm",
-        description="UMKM go-online warehouse: feeds, validation, entity resolution, marts.",
+        description="UMKM go-online warehouse: feeds, validation, entity resolution, marts.\n\n"
+        "Exit codes: 0 success; 1 a data or pipeline failure; 2 a usage error; 3 the "
+        "environment (warehouse unreachable or not bootstrapped, a reference or a setting "
+        "missing).",
     )
+    parser.add_argument("--version", action="version", version=f"umkm {version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (and debug logging)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_warehouse(sub)
     _add_run(sub)
     _add_airflow(sub)
@@ -318,28 +397,118 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors argparse cannot see: an impossible date, a source not in the registry."""
+    from umkm.naming import parse_snapshot
+
+    for name in ("snapshot", "previous"):
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            try:
+                parse_snapshot(value)
+            except ValueError as exc:
+                parser.error(f"--{name} {value!r}: {exc}")
+    source_id = getattr(args, "source_id", None)
+    if isinstance(source_id, str):
+        from umkm.sources import load_registry
+
+        known = load_registry()
+        if source_id not in known:
+            parser.error(f"unknown source {source_id!r}; known sources: {', '.join(known)}")
+
+
+def _environment_error(exc: BaseException) -> str | None:
+    """The one-line message of an error the environment causes (exit 3), or None."""
+    import psycopg
+
+    from umkm.connections import ConnectionNotConfigured
+    from umkm.connectors.errors import ReferenceNotLoaded, WarehouseUnavailable
+    from umkm.report.build import NothingToReport
+    from umkm.sources import RegistryNotFound
+    from umkm.transform.dbt import PiiKeyMissing
+    from umkm.warehouse.bootstrap import SchemaNotCurrent
+    from umkm.warehouse.embedded import EmbeddedWarehouseError
+
+    if isinstance(
+        exc,
+        PiiKeyMissing
+        | RegistryNotFound
+        | SchemaNotCurrent
+        | EmbeddedWarehouseError
+        | ConnectionNotConfigured
+        | ReferenceNotLoaded
+        | WarehouseUnavailable
+        | NothingToReport,
+    ):
+        return str(exc)
+    if isinstance(exc, psycopg.errors.UndefinedTable | psycopg.errors.InvalidSchemaName):
+        first = str(exc).strip().splitlines()[0]
+        return (
+            f"the warehouse lacks what this command reads ({first}): bootstrap it "
+            "(umkm warehouse bootstrap) and build it (umkm run, or the DAGs)"
+        )
+    if isinstance(exc, psycopg.OperationalError):
+        from umkm.warehouse.db import redact
+
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        target = redact(settings.configured_warehouse_url() or "the embedded warehouse")
+        return (
+            f"cannot reach the warehouse {target}: {first}; start it (umkm warehouse start) "
+            "or check WAREHOUSE_URL"
+        )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["sim"]:  # everything after `sim` is the simulator's, --help included
         return _sim(argparse.Namespace(sim_args=argv[1:]))
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    passthrough = _passthrough(argv)
+    if passthrough is not None:
+        args = parser.parse_args(passthrough[0])
+        args.__dict__.update(passthrough[1])
+    else:
+        args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose or args.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
     os.environ.setdefault("UMKM_STATE_DIR", str(settings.state_dir()))
-    from umkm.sources import RegistryNotFound
-    from umkm.transform.dbt import PiiKeyMissing
-
     try:
+        _check_arguments(parser, args)
         return int(args.func(args) or 0)
-    except RegistryNotFound as exc:  # UMKM_SOURCE_REGISTRY names no file
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except PiiKeyMissing as exc:  # an environment problem: exit 3
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        message = _environment_error(exc)
+        if message is not None:
+            print(f"error: {message}", file=sys.stderr)
+            return EXIT_ENVIRONMENT
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"error: {type(exc).__name__}: {first} (umkm --debug ... shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+
+
+def _passthrough(argv: list[str]) -> tuple[list[str], dict] | None:
+    """`umkm [options] warehouse psql ARGS` and `umkm [options] airflow ARGS`: ARGS belong to
+    psql or airflow, whatever they look like, except a lone -h/--help (this command's help)."""
+    options = []
+    rest = list(argv)
+    while rest and rest[0] in ("-v", "--verbose", "--debug"):
+        options.append(rest.pop(0))
+    if rest[:2] == ["warehouse", "psql"] and rest[2:] not in (["-h"], ["--help"]):
+        return [*options, "warehouse", "psql"], {"psql_args": rest[2:]}
+    if rest[:1] == ["airflow"] and rest[1:] not in (["-h"], ["--help"], []):
+        return [*options, "airflow"], {"airflow_args": rest[1:]}
+    return None
 
 
 if __name__ == "__main__":

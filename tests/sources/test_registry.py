@@ -155,6 +155,6 @@ def test_a_registry_setting_that_names_no_file_is_one_line(tmp_path, monkeypatch
     monkeypatch.setenv(REGISTRY_ENV, str(tmp_path / "nowhere.yaml"))
     with pytest.raises(RegistryNotFound, match=r"UMKM_SOURCE_REGISTRY=.*nowhere\.yaml is not a"):
         load_registry()
-    assert main(["ingest", "tokopedia", "--snapshot", "2017-11-15"]) == 2
+    assert main(["ingest", "tokopedia", "--snapshot", "2017-11-15"]) == 3  # the environment
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unset it for the repository's" in err

@@ -249,7 +249,9 @@ def test_add_analyst(secured, monkeypatch, capsys):
         # never from the command line; never an existing role with other rights
         assert main(["warehouse", "add-analyst", name, "--password", "x"]) == 2
         assert "never from the command line" in capsys.readouterr().err
-        assert main(["warehouse", "add-analyst"]) == 2
+        with pytest.raises(SystemExit) as usage:  # argparse: the NAME is required
+            main(["warehouse", "add-analyst"])
+        assert usage.value.code == 2
         capsys.readouterr()
         monkeypatch.setenv("UMKM_ANALYST_PASSWORD", "long-enough")
         assert main(["warehouse", "add-analyst", "postgres"]) == 3

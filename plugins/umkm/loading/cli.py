@@ -21,20 +21,37 @@ from umkm.sources import ingest_order
 
 log = logging.getLogger("umkm.loading")
 
+DESCRIPTION = """\
+Pull one source (or --all) for a snapshot, the same sequence the ingest DAGs run:
+
+  1. extract and load into a batch table (an interrupted pull resumes);
+  2. a delivery equal to what is already published ends here, status "unchanged"
+     (--force validates and publishes it anyway);
+  3. validate: failing rows go to quarantine; a critical failure discards the batch and
+     leaves the published rows as they were;
+  4. publish: the snapshot's rows replaced in one transaction.
+
+On a terminal a live display shows records, pages, rate and retries; otherwise key=value
+log lines. Exit code 1 when a source failed."""
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `ingest` subcommand to the root `umkm` parser."""
     parser = subparsers.add_parser(
         "ingest",
         help="pull sources into raw (extract, validate, publish)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION,
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("source_id", nargs="?", help="a source of the registry")
     target.add_argument("--all", action="store_true", help="every source in the registry")
     parser.add_argument("--snapshot", required=True, help="reporting date YYYY-MM-DD")
-    parser.add_argument("--mode", choices=("full", "incremental"), default="full")
+    parser.add_argument(
+        "--mode",
+        choices=("full", "incremental"),
+        default="full",
+        help="incremental asks only for records updated since the published watermark",
+    )
     parser.add_argument(
         "--no-publish", action="store_true", help="stop after landing the batch table"
     )
@@ -120,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         return code
     sources = ingest_order() if args.all else [args.source_id]
     failures = 0
+    failed: list[tuple[str, str, bool]] = []  # (source, first line, the environment's fault)
     with _Display() as display:
         for source_id in sources:
             try:
@@ -134,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             except (IngestError, KeyError, ValueError) as exc:
                 failures += 1
+                failed.append((source_id, str(exc).strip().splitlines()[0], _environment(exc)))
                 log.error(
                     "event=ingest_failed source=%s snapshot=%s error=%r",
                     source_id,
@@ -143,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             if result.status == "failed":
                 failures += 1
+                failed.append((source_id, (result.error or "failed").splitlines()[0], False))
             if result.status == "no_data":
                 log.warning(
                     "event=no_data source=%s snapshot=%s detail=%r",
@@ -164,4 +184,24 @@ def run(args: argparse.Namespace) -> int:
                 result.retries,
                 result.batch_id,
             )
-    return 1 if failures else 0
+    if not failed:
+        return 1 if failures else 0
+    names = ", ".join(source for source, _, _ in failed)
+    print(
+        f"error: {len(failed)} of {len(sources)} sources failed ({names}): {failed[0][1]}",
+        file=sys.stderr,
+    )
+    # 3 when only the environment stopped them (a connection not configured, the
+    # warehouse or the reference missing), 1 when a source or its data did
+    return 3 if all(env for _, _, env in failed) else 1
+
+
+def _environment(exc: BaseException) -> bool:
+    from umkm.connections import ConnectionNotConfigured
+    from umkm.connectors.errors import ReferenceNotLoaded, WarehouseUnavailable
+
+    causes = [exc, exc.__cause__, exc.__context__]
+    return any(
+        isinstance(c, ConnectionNotConfigured | ReferenceNotLoaded | WarehouseUnavailable)
+        for c in causes
+    ) or "is not configured" in str(exc)

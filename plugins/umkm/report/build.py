@@ -82,6 +82,10 @@ def render(snapshot: date, data: dict, built_in_s: float | None = None) -> str:
     )
 
 
+class NothingToReport(RuntimeError):
+    """Not one panel's relation exists: the warehouse was never bootstrapped or built."""
+
+
 def build_report(snapshot: str | date, out_dir: Path | None = None, url: str | None = None) -> Path:
     """Write `index.html` (and `report-<snapshot>.html`) with `plotly.min.js` beside it."""
     from umkm.warehouse import connect
@@ -92,6 +96,11 @@ def build_report(snapshot: str | date, out_dir: Path | None = None, url: str | N
     out_dir.mkdir(parents=True, exist_ok=True)
     with connect(url) as conn:
         data = fetch(conn, snap)
+    if all(rows is None for rows in data.values()):
+        raise NothingToReport(
+            "the warehouse holds neither marts nor audit tables: bootstrap and build it "
+            "first (umkm run, or umkm warehouse bootstrap then the DAGs)"
+        )
     html = render(snap, data, round(time.monotonic() - started, 2))
     js = out_dir / "plotly.min.js"
     if not js.exists() or js.stat().st_size != plotly_js().stat().st_size:

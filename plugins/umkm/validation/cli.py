@@ -132,8 +132,8 @@ def run_quarantine(args: argparse.Namespace) -> int:
 def add_parser(subparsers) -> None:
     """Add `validate` and `quarantine` to the `umkm` command."""
     p = subparsers.add_parser("validate", help="run a source's validation suite")
-    p.add_argument("source_id", nargs="?")
-    p.add_argument("--snapshot", type=_snapshot)
+    p.add_argument("source_id", nargs="?", help="a source of the registry")
+    p.add_argument("--snapshot", type=_snapshot, help="reporting date YYYY-MM-DD")
     p.add_argument("--batch-id", help="batch id (default: the latest attempt's)")
     p.add_argument(
         "--quarantine",
@@ -148,10 +148,10 @@ def add_parser(subparsers) -> None:
 
     q = subparsers.add_parser("quarantine", help="inspect or replay quarantined rows")
     q.add_argument("action", choices=["list", "show", "replay"])
-    q.add_argument("source_id", nargs="?")
+    q.add_argument("source_id", nargs="?", help="show, replay: the source")
     q.add_argument("--source", help="list: only this source")
-    q.add_argument("--snapshot", type=_snapshot)
-    q.add_argument("--batch-id")
-    q.add_argument("--limit", type=int, default=50)
+    q.add_argument("--snapshot", type=_snapshot, help="reporting date YYYY-MM-DD")
+    q.add_argument("--batch-id", help="only the rows of this load attempt")
+    q.add_argument("--limit", type=int, default=50, help="list, show: at most this many rows")
     q.add_argument("--raw", action="store_true", help="show: include the record (personal data)")
     q.set_defaults(func=run_quarantine)
