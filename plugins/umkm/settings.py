@@ -87,3 +87,57 @@ def configured_warehouse_url() -> str | None:
     """`WAREHOUSE_URL` when set: the project then uses that warehouse, not the embedded one."""
     url = os.environ.get("WAREHOUSE_URL", "").strip()
     return url or None
+
+
+# -- links in alerts and `umkm serve` ----------------------------------------------------------
+
+#: Airflow's UI when neither `UMKM_AIRFLOW_BASE_URL` nor Airflow's `[api] base_url` is set.
+DEFAULT_AIRFLOW_BASE_URL = "http://localhost:8080"
+
+#: `umkm serve`: the report, the dbt docs and the Data Docs on one local port.
+DEFAULT_SERVE_HOST = "127.0.0.1"
+DEFAULT_SERVE_PORT = 8099
+
+#: The runbook alerts link to, relative to the repository, when `UMKM_RUNBOOK_BASE_URL` is unset.
+DEFAULT_RUNBOOK = "docs/RUNBOOK.md"
+
+
+def data_docs_dir() -> Path:
+    """The Great Expectations Data Docs site (`data_docs_sites` of great_expectations.yml)."""
+    return state_dir() / "data_docs"
+
+
+def airflow_base_url() -> str:
+    """The Airflow UI's address, for the log links of alerts (no trailing slash).
+
+    `UMKM_AIRFLOW_BASE_URL`, else Airflow's `[api] base_url` (`AIRFLOW__API__BASE_URL`, or the
+    Airflow configuration when the process already loaded it, as every task does: Airflow
+    is never imported from here), else `http://localhost:8080`.
+    """
+    import sys
+
+    url = os.environ.get("UMKM_AIRFLOW_BASE_URL", "").strip()
+    url = url or os.environ.get("AIRFLOW__API__BASE_URL", "").strip()
+    for module in ("airflow.sdk.configuration", "airflow.configuration"):  # task, then core
+        configuration = sys.modules.get(module)
+        if url or configuration is None:
+            continue
+        try:
+            url = (configuration.conf.get("api", "base_url", fallback="") or "").strip()
+        except Exception:  # noqa: BLE001 - a broken Airflow config is no reason to lose a link
+            url = ""
+    return (url or DEFAULT_AIRFLOW_BASE_URL).rstrip("/")
+
+
+def docs_base_url() -> str:
+    """Where `umkm serve` (or whatever serves `.local/reports` and the Data Docs) answers:
+    `UMKM_DOCS_BASE_URL`, else `http://127.0.0.1:8099` (no trailing slash)."""
+    url = os.environ.get("UMKM_DOCS_BASE_URL", "").strip()
+    return (url or f"http://{DEFAULT_SERVE_HOST}:{DEFAULT_SERVE_PORT}").rstrip("/")
+
+
+def runbook_base_url() -> str:
+    """The runbook's address, anchors appended: `UMKM_RUNBOOK_BASE_URL` (e.g. the file in
+    your Git host's web view), else the repository-relative `docs/RUNBOOK.md`."""
+    url = os.environ.get("UMKM_RUNBOOK_BASE_URL", "").strip()
+    return url.split("#", 1)[0] if url else DEFAULT_RUNBOOK

@@ -16,7 +16,7 @@ def _context(exc: Exception) -> dict:
         task_id="extract_load",
         run_id="scheduled__2017-11-15T19:00:00+00:00",
         try_number=3,
-        log_url="http://airflow.local/log?task=extract_load",
+        map_index=-1,
     )
     return {
         "ti": ti,
@@ -35,7 +35,8 @@ def test_no_channel_logs_a_warning(caplog, capsys):
     assert "ALERT [warning] stale source: blanja" in logged
 
 
-def test_webhook_and_email_receive_the_task_failure(webhook, smtp):
+def test_webhook_and_email_receive_the_task_failure(webhook, smtp, monkeypatch):
+    monkeypatch.setenv("UMKM_AIRFLOW_BASE_URL", "https://airflow.example.org/")
     exc = RuntimeError("shopee answered 503 five times; owner siti@example.org 081234567890")
     alerts.notify_task_failure(_context(exc))
     assert len(webhook.posts) == 1 and len(smtp.messages) == 1
@@ -46,7 +47,13 @@ def test_webhook_and_email_receive_the_task_failure(webhook, smtp):
         assert "scheduled__2017-11-15T19:00:00+00:00" in body
         assert "Snapshot: 2017-11-15" in body
         assert "Source: shopee" in body
-        assert "http://airflow.local/log" in body
+        # the Airflow 3 UI's task instance page (its log tab), on the configured base URL
+        assert (
+            "Log: https://airflow.example.org/dags/ingest_shopee/runs/"
+            "scheduled__2017-11-15T19%3A00%3A00%2B00%3A00/tasks/extract_load?try_number=3"
+        ) in body
+        assert "Alert: ingest_failed" in body
+        assert "Runbook: docs/RUNBOOK.md#ingest_failed" in body
         assert "siti@example.org" not in body and "081234567890" not in body
     assert "ops@example.org, data@example.org" in mail
 

@@ -8,6 +8,8 @@ Both are configured through Airflow connections read by `umkm.connections.get_co
   `starttls` (true/false), `ssl` (true/false), e.g. `AIRFLOW_CONN_UMKM_ALERT_SMTP=
   smtp://user:pass@mail.example:587?from=umkm@example.org&to=ops@example.org&starttls=true`.
 
+A notifier (`umkm.alerts.notifiers`) may name another connection of the same shape.
+
 Every delivery is tried `UMKM_ALERT_TRIES` times (default 3) with a short timeout and an
 exponential backoff (`UMKM_ALERT_BACKOFF_S`, default 1 s), logged, and never raises.
 """
@@ -76,9 +78,13 @@ def with_retries(channel: str, send: Callable[[], None]) -> bool:
     return False
 
 
-def send_webhook(title: str, text: str, level: str) -> bool | None:
+def is_configured(conn_id: str) -> bool:
+    return _connection(conn_id) is not None
+
+
+def send_webhook(title: str, text: str, level: str, conn_id: str = WEBHOOK_CONN_ID) -> bool | None:
     """POST to the webhook; None when it is not configured."""
-    conn = _connection(WEBHOOK_CONN_ID)
+    conn = _connection(conn_id)
     if conn is None:
         return None
     import requests
@@ -104,9 +110,9 @@ def _flag(value) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def send_email(title: str, text: str, level: str) -> bool | None:
+def send_email(title: str, text: str, level: str, conn_id: str = SMTP_CONN_ID) -> bool | None:
     """Send by SMTP; None when it is not configured."""
-    conn = _connection(SMTP_CONN_ID)
+    conn = _connection(conn_id)
     if conn is None:
         return None
     parts = urlsplit(conn.base_url)
@@ -133,3 +139,17 @@ def send_email(title: str, text: str, level: str) -> bool | None:
             smtp.send_message(message)
 
     return with_retries("email", send)
+
+
+#: channel name -> (its default connection, its sender)
+SENDERS: dict[str, tuple[str, Callable[..., bool | None]]] = {
+    "webhook": (WEBHOOK_CONN_ID, send_webhook),
+    "email": (SMTP_CONN_ID, send_email),
+}
+
+
+def send(channel: str, title: str, text: str, level: str, conn_id: str | None = None):
+    """Send through one channel (`webhook`, `email`), its default connection unless
+    `conn_id`; None when that connection is not configured. Never raises."""
+    default, sender = SENDERS[channel]
+    return sender(title, text, level, conn_id or default)

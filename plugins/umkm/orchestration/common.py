@@ -1,4 +1,4 @@
-"""Shared DAG settings: default args, retries per task kind, the failure callback, assets."""
+"""Shared DAG settings: default args, retries per task kind, the notifiers, assets."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ RETRIES = {
 
 
 def on_failure(context) -> None:
-    """Failure callback of every task: one alert through the notifier, never raises."""
+    """A plain failure callback (every channel at once), for DAGs that want a function; the
+    project's DAGs use the notifiers of `callbacks()`. Never raises."""
     try:
         from umkm.alerts import notify_task_failure
     except ImportError:  # notifier not installed: the task log is the alert channel
@@ -38,11 +39,23 @@ def on_failure(context) -> None:
         log.exception("alert delivery failed")
 
 
+def callbacks() -> list:
+    """The callbacks of every task: the Airflow notifiers of both alert channels
+    (`umkm.alerts.notifiers`), for failures and, on a run's last task, recoveries."""
+    try:
+        from umkm.alerts.notifiers import project_notifiers
+    except ImportError:  # notifiers not installed: the plain failure callback
+        return [on_failure]
+    return project_notifiers()
+
+
 def default_args(owner: str, kind: str = "warehouse") -> dict:
+    notifiers = callbacks()
     return {
         "owner": owner,
         "depends_on_past": False,
-        "on_failure_callback": on_failure,
+        "on_failure_callback": notifiers,
+        "on_success_callback": [n for n in notifiers if n is not on_failure],
         "execution_timeout": timedelta(hours=2),
         **RETRIES[kind],
     }

@@ -1,4 +1,9 @@
-"""The alert sent when a validation run has warnings or failures (one message per run)."""
+"""The alert sent when a validation run has warnings or failures (one message per run).
+
+Its kind (the runbook section it links to) is `validation_failed`, `quarantine_above_threshold`
+(the quarantine rate was the only critical failure) or `validation_warning`; its Data Docs
+link is the validation's page on the docs server (`umkm serve`, `UMKM_DOCS_BASE_URL`).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ def alert_outcome(
     outcome, source_name: str, context: dict | None, *, url: str | None, rows_failing: int
 ) -> bool:
     """Send one alert for a validation run. Never raises."""
-    from umkm.alerts import describe_context, notify
+    from umkm.alerts import describe_context, kinds, links, notify
 
     try:
         ctx = describe_context(context if context is not None else airflow_context())
@@ -45,7 +50,8 @@ def alert_outcome(
         )
         if outcome.status == "failed":
             lines.append("A critical expectation failed: the batch is NOT published.")
-        lines.append(f"Data docs: {outcome.data_docs_path or 'not built'}")
+        docs_url = links.data_docs_url(outcome.data_docs_path, outcome.run_id)
+        lines.append(f"Data docs: {docs_url or 'not built'}")
         if ctx.get("log_url"):
             lines.append(f"Log: {ctx['log_url']}")
         lines.append(f"Validation run: {outcome.run_id} (audit.validation_results)")
@@ -60,14 +66,22 @@ def alert_outcome(
             "rows_quarantined": outcome.rows_quarantined,
             "rows_checked": outcome.rows_checked,
             "data_docs": outcome.data_docs_path,
+            "data_docs_url": docs_url,
         }
         run_key = ctx.get("run_id") or outcome.batch_id
         key = f"validation:{ctx.get('dag_id') or '-'}:{run_key}:{outcome.source_id}:"
         key += f"{outcome.snapshot}:{outcome.status}"
         level = "error" if outcome.status == "failed" else "warning"
         title = f"validation {outcome.status}: {outcome.source_id} {outcome.snapshot}"
+        kind = kinds.validation_kind(outcome.status, failed)
         return notify(
-            title, "\n".join(lines), level=level, details=details, dedupe_key=key, url=url
+            title,
+            "\n".join(lines),
+            level=level,
+            details=details,
+            dedupe_key=key,
+            url=url,
+            kind=kind,
         )
     except Exception:
         log.exception("event=alert_failed source=%s", outcome.source_id)
