@@ -72,7 +72,12 @@ def _alert_no_data(load: dict) -> None:
     except ImportError:
         log.warning("ALERT %s", message)
         return
-    notify(title=f"no data: {source.source_id} {load['snapshot']}", text=message, level="warning")
+    notify(
+        title=f"no data: {source.source_id} {load['snapshot']}",
+        text=message,
+        level="warning",
+        kind="no_data",
+    )
 
 
 def sources_status(snapshot: date, url: str | None = None) -> dict[str, str]:

@@ -207,5 +207,6 @@ def check_drift(
             details={"snapshot": snapshot.isoformat(), "residual": report.residual},
             dedupe_key=f"bridge_drift:{snapshot.isoformat()}:{digest}",
             url=target,
+            kind="bridge_drift",
         )
     return report
