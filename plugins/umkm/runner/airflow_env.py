@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,17 @@ EXPORTED = (
 LOCAL_NOTE = (
     "Written by `umkm` for the local demo and tests; the production shape is docker-compose.yml."
 )
+
+#: The local Airflow's logins (the simple auth manager), user -> role: `admin` for the
+#: engineers (trigger, clear, pause, connections), `viewer` for everyone else (read-only).
+#: docker-compose.yml configures its own users.
+UI_USERS = {"admin": "admin", "viewer": "viewer"}
+
+#: Their generated passwords, in the Airflow home (never committed: `.local/` is ignored).
+PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+
+#: The alphabet of the simple auth manager's own generated passwords (no look-alikes).
+_PASSWORD_ALPHABET = "abcdefghkmnpqrstuvwxyzABCDEFGHKMNPQRSTUVWXYZ23456789"  # noqa: S105
 
 
 def airflow_config(
@@ -65,8 +77,13 @@ def airflow_config(
         "AIRFLOW__CORE__PARALLELISM": str(parallelism),
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": "utc",
-        # Local shapes only: the UI opens without a login. docker-compose configures users.
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        # The UI asks for a login: UI_USERS, their passwords in a file of the home (mode
+        # 0600, written by ensure_passwords). docker-compose configures its own users.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+            f"{user}:{role}" for user, role in UI_USERS.items()
+        ),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / PASSWORDS_FILE),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db or f"sqlite:///{home}/airflow.db",
     }
     if metadata_db_async:
@@ -127,14 +144,54 @@ def airflow_env(warehouse: str | None = None, extra: dict[str, str] | None = Non
 
 
 def write_config(config: dict[str, str] | None = None, note: str = LOCAL_NOTE) -> Path:
-    """Write `config` (default: the local runner's) as airflow.cfg of the Airflow home."""
+    """Write `config` (default: the local runner's) as airflow.cfg of the Airflow home, and
+    make sure its users have passwords (`ensure_passwords`)."""
     home = settings.airflow_home()
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "airflow.cfg"
-    text = config_text(config or airflow_config(home=home), note)
+    config = config or airflow_config(home=home)
+    text = config_text(config, note)
     if not cfg.exists() or cfg.read_text() != text:
         cfg.write_text(text)
+    if passwords := config.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"):
+        ensure_passwords(Path(passwords), users_of(config))
     return cfg
+
+
+def users_of(config: dict[str, str]) -> dict[str, str]:
+    """The simple auth manager's users in `config`, user -> role (`a:admin,b:viewer`)."""
+    listed = config.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "")
+    pairs = (entry.strip().split(":") for entry in listed.split(",") if entry.strip())
+    return {pair[0]: pair[1] for pair in pairs}
+
+
+def passwords_file(home: Path | None = None) -> Path:
+    return (home or settings.airflow_home()) / PASSWORDS_FILE
+
+
+def ensure_passwords(path: Path | None = None, users: dict[str, str] | None = None) -> dict:
+    """The UI users' passwords, user -> password, from `path` (the simple auth manager's
+    JSON file); a user without one gets a generated password, and the file is (re)written
+    with mode 0600. Airflow then finds every user in it, so it never generates or prints a
+    password itself. Delete the file for new passwords."""
+    path = path or passwords_file()
+    users = UI_USERS if users is None else users
+    try:
+        passwords = json.loads(path.read_text() or "{}")
+    except FileNotFoundError:
+        passwords = {}
+    missing = [user for user in users if not passwords.get(user)]
+    for user in missing:
+        passwords[user] = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(16))
+    if missing or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when the file was there with a wider mode
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(passwords) + "\n")
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    return {user: passwords[user] for user in users}
 
 
 def pools() -> dict[str, dict]:

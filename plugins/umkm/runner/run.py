@@ -215,7 +215,7 @@ def print_summary(summary: dict, details: dict) -> None:
     print(f"\nWarehouse:  {summary['warehouse']}  (umkm warehouse psql; schema marts)")
     print(f"Report:     {settings.reports_dir() / 'index.html'}")
     print(f"Logs:       {summary['log']}  and {state / 'logs'}")
-    print("Airflow UI: .venv/bin/umkm airflow api-server --port 8080, then http://127.0.0.1:8080")
+    print("Airflow UI: .venv/bin/umkm ui  (http://127.0.0.1:8080, logins admin and viewer)")
     if dev_mode() and not os.environ.get("UMKM_PII_KEY", "").strip():
         print(
             "Development mode (UMKM_DEV_MODE=1): personal data hashed with the public "
