@@ -35,9 +35,20 @@ demo: setup
 	UMKM_DEV_MODE=1 $(VENV)/bin/umkm run --snapshot $(SNAPSHOT) --scale $(SCALE)
 
 ## test: set up, then every check and test (ends with pytest's summary line)
-test: setup
+test: setup browser
 	$(PY) scripts/check.py
 	$(PY) -m pytest
+
+## browser: Debian's chromium and chromium-driver for the real-browser tests (apt-get, as root)
+.PHONY: browser
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  echo "browser: installing Debian's chromium and chromium-driver with apt-get (for the browser tests)"; \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/tmp/umkm-browser-apt.log 2>&1 && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >>/tmp/umkm-browser-apt.log 2>&1; } || \
+	  { echo "browser: cannot install chromium and chromium-driver (needs root, apt-get and Debian's package mirror; apt-get's output in /tmp/umkm-browser-apt.log): run 'sudo apt-get install -y chromium chromium-driver'"; exit 1; }; \
+	fi
 
 check: setup
 	$(PY) scripts/check.py

@@ -334,3 +334,129 @@ def test_eval_slices_by_source_pair_and_missing_contact(demo):
             len(gap & predicted),
             len(gap & true),
         ]
+
+
+# --- the Airflow UI in a real browser ----------------------------------------------------
+
+TRIGGER_ID = "browser-test-viewer-must-not-trigger"
+
+#: Requests made from the logged-in page (its session cookie): status codes only. The
+#: PATCH sets is_paused to the value it has, so an allowed one changes nothing.
+_CALLS = """
+const done = arguments[arguments.length - 1];
+const call = (method, path, body) => fetch(path, {
+  method, headers: {'Content-Type': 'application/json'},
+  body: body === undefined ? undefined : JSON.stringify(body),
+}).then(r => r.status);
+(async () => {
+  const dag = await (await fetch('/api/v2/dags/warehouse_build')).json();
+  return {
+    pause: await call('PATCH', '/api/v2/dags/warehouse_build', {is_paused: dag.is_paused}),
+    connections: await call('GET', '/api/v2/connections'),
+    trigger: arguments[0] ? await call('POST', '/api/v2/dags/warehouse_build/dagRuns',
+                                       {logical_date: null, dag_run_id: arguments[0]}) : null,
+  };
+})().then(done, e => done(String(e)));
+"""
+
+
+@pytest.fixture
+def airflow_ui(demo):
+    """`umkm ui` on a free port over the demo's Airflow home; stopped as with Ctrl-C."""
+    from scripts.airflow_screenshot import RunningUi
+    from umkm.runner.ui import answers
+
+    ui = RunningUi(demo["state"]).start()
+    try:
+        yield ui
+    finally:
+        code = ui.stop()
+    assert code == 0, ui.err[-3000:]
+    assert "Airflow UI stopped" in ui.rest
+    assert not answers(ui.url)  # the api-server stopped with it
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    from scripts.airflow_screenshot import chromium
+    from tests.report.conftest import ensure_chromium
+
+    if problem := ensure_chromium():
+        pytest.skip(f"{problem} (make browser installs them)")
+    driver = chromium(tmp_path / "chromium-profile")
+    yield driver
+    driver.quit()
+
+
+def test_browser_airflow_ui_shows_the_dags_and_the_dbt_models_to_a_viewer(
+    demo, airflow_ui, chromium, tmp_path
+):
+    """`umkm ui` over the demo's Airflow home, in headless Chromium: the viewer logs in
+    through the login form, sees the twelve DAGs and the warehouse_build run with a task per
+    dbt model; the viewer cannot pause or trigger a DAG nor list connections, the admin can
+    (pause set to the value it has: nothing changes). The run's grid is saved as a
+    screenshot (scripts/airflow_screenshot.py refreshes docs/images/airflow.png from a
+    run that built the marts: here the rerun, which skips dbt, replaced it)."""
+    from selenium.webdriver.common.by import By
+
+    from scripts.airflow_screenshot import (
+        log_in,
+        open_run_grid,
+        page_text,
+        token_claims,
+        wait,
+        warehouse_build_run,
+    )
+
+    ui, driver = airflow_ui, chromium
+    assert {user: role for user, (_pw, role) in ui.logins.items()} == {
+        "admin": "admin",
+        "viewer": "viewer",
+    }
+    passwords = json.loads(
+        (demo["state"] / "airflow" / "simple_auth_manager_passwords.json.generated").read_text()
+    )
+    assert {user: pw for user, (pw, _role) in ui.logins.items()} == passwords
+    # the passwords are printed by `umkm ui` only: not by `umkm run`, not in any log
+    for text in [run.stdout + run.stderr for run in demo["runs"]] + [
+        p.read_text(errors="replace") for p in (demo["state"] / "logs").rglob("*") if p.is_file()
+    ]:
+        assert not [pw for pw in passwords.values() if pw in text]
+
+    log_in(driver, ui.url, "viewer", ui.logins["viewer"][0])
+    assert token_claims(driver)["role"] == "viewer"
+    dags = {f"ingest_{sid}" for sid in load_registry()} | {"warehouse_build"}
+    assert len(dags) == 12
+    wait(driver, lambda d: "12 Dags" in page_text(d))
+    listed = {
+        link.get_attribute("href").rstrip("/").split("/dags/", 1)[1].split("/")[0]
+        for link in driver.find_elements(By.CSS_SELECTOR, "a[href*='/dags/']")
+    }
+    assert listed == dags
+
+    run_id, tasks = warehouse_build_run(demo["state"], built=False)
+    assert tasks > 50  # a run and a test task per dbt model, beside the DAG's own tasks
+    run_page = open_run_grid(driver, ui.url, run_id, tasks)  # a grid row per dbt model
+    shot = tmp_path / "airflow.png"
+    assert driver.save_screenshot(str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    # a dbt model's own task: the bridge mart's run, in the state the DB has for it
+    with sqlite3.connect(demo["state"] / "airflow" / "airflow.db") as conn:
+        (state,) = conn.execute(
+            "select state from task_instance where dag_id = 'warehouse_build' and run_id = ? "
+            "and task_id = 'dbt.mart_reconciliation_bridge.run'",
+            (run_id,),
+        ).fetchone()
+    driver.get(f"{run_page}/tasks/dbt.mart_reconciliation_bridge.run")
+    wait(driver, lambda d: re.search(r"Operator\s+Dbt\w*Operator", page_text(d)))
+    assert "dbt.mart_reconciliation_bridge.run" in page_text(driver)
+    assert state.capitalize() in page_text(driver)
+
+    viewer = driver.execute_async_script(_CALLS, TRIGGER_ID)
+    assert viewer == {"pause": 403, "connections": 403, "trigger": 403}, viewer
+    log_in(driver, ui.url, "admin", ui.logins["admin"][0])
+    assert token_claims(driver)["role"] == "admin"
+    admin = driver.execute_async_script(_CALLS, None)  # no trigger: the demo's runs stay
+    assert admin == {"pause": 200, "connections": 200, "trigger": None}, admin
+    with sqlite3.connect(demo["state"] / "airflow" / "airflow.db") as conn:
+        assert not conn.execute("select 1 from dag_run where run_id = ?", (TRIGGER_ID,)).fetchall()
