@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = [
     "umkm.evaluation.cli",
     "umkm.report.cli",
     "umkm.stewardship.cli",
+    "umkm.runner.cli",
 ]
 
 
