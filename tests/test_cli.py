@@ -71,6 +71,16 @@ def test_every_default_is_shown(path):
             assert f"{action.default}" in text, (path, action.dest)
 
 
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_every_argument_has_help(path):
+    parser = dict(_commands(build_parser()))[path]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+            continue
+        if action.help != argparse.SUPPRESS:
+            assert (action.help or "").strip(), (path, action.dest)
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["--version"])

@@ -313,7 +313,9 @@ def _add_sim(sub) -> None:
         help="the feed simulator (serve, truth): runs its own command, umkm-sim",
         add_help=False,  # main() hands `umkm sim ...` to umkm-sim before parsing
     )
-    p.add_argument("sim_args", nargs=argparse.REMAINDER)
+    p.add_argument(
+        "sim_args", nargs=argparse.REMAINDER, help="arguments for umkm-sim (umkm sim --help)"
+    )
     p.set_defaults(func=_sim)
 
 

@@ -39,7 +39,11 @@ def add_parser(subparsers) -> None:
     )
     label.add_argument("record_a", help="the first record, SOURCE:RECORD_ID")
     label.add_argument("record_b", help="the second record, SOURCE:RECORD_ID")
-    label.add_argument("decision", choices=["match", "non_match"])
+    label.add_argument(
+        "decision",
+        choices=["match", "non_match"],
+        help="the steward's decision; the next build follows it over the model",
+    )
     label.add_argument("--note", help="why (kept with the decision)")
     label.add_argument("--url", help="warehouse URL (default: the configured warehouse)")
     label.set_defaults(func=_label)

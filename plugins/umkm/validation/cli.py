@@ -147,7 +147,11 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run_validate)
 
     q = subparsers.add_parser("quarantine", help="inspect or replay quarantined rows")
-    q.add_argument("action", choices=["list", "show", "replay"])
+    q.add_argument(
+        "action",
+        choices=["list", "show", "replay"],
+        help="list: counts per source and reason; show: the rows; replay: validate them again",
+    )
     q.add_argument("source_id", nargs="?", help="show, replay: the source")
     q.add_argument("--source", help="list: only this source")
     q.add_argument("--snapshot", type=_snapshot, help="reporting date YYYY-MM-DD")
