@@ -96,12 +96,19 @@ def test_serves_the_report_the_dbt_docs_and_the_data_docs(state):
         assert get(f"{base}/data_docs") == (200, "<title>Data documentation</title>")  # redirect
 
         # the link an alert carries, on this server, opens the validation's page
+        # (both settings restored after: a state folder left here would send every later
+        # test's embedded warehouse to an empty folder)
+        saved = {k: os.environ.get(k) for k in ("UMKM_STATE_DIR", "UMKM_DOCS_BASE_URL")}
         os.environ["UMKM_STATE_DIR"] = str(state)
         os.environ["UMKM_DOCS_BASE_URL"] = base
         try:
             url = links.data_docs_url(state / "data_docs" / "index.html", "shopee-run-1")
         finally:
-            del os.environ["UMKM_DOCS_BASE_URL"]
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         assert url.startswith(f"{base}/data_docs/validations/raw_shopee/shopee-run-1/")
         assert get(url) == (200, "<p>shopee validation page</p>")
 
