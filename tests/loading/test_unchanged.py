@@ -128,3 +128,24 @@ def test_latest_loads_is_each_sources_last_attempt(wh, feed_server):
     assert latest["bukalapak"]["batch_id"] == second.batch_id
     assert latest["bukalapak"]["status"] == "running"
     assert latest["bukalapak"]["rows_fetched"] == second.rows_fetched
+
+
+def test_a_build_after_a_crash_emptied_the_unlogged_tables_is_needed(wh, feed_server):
+    """Staging and intermediate are unlogged: a crash empties them, and the unlogged
+    sentinel with them, so the next build is not skipped; a clean restart keeps both."""
+    snap = date.fromisoformat(SNAPSHOT)
+    feed_server("apikey-offset", "blibli")
+    loaded = land(wh, "blibli")
+    publish("blibli", SNAPSHOT, loaded.batch_id, url=wh)
+    finish_build(begin_build(snap, force=True, url=wh).build_id, url=wh)
+    assert not begin_build(snap, url=wh).needed
+    with connect(wh) as db:  # what crash recovery does to every unlogged table
+        persistence = db.execute(
+            "select relpersistence from pg_class where oid = 'audit.build_sentinel'::regclass"
+        ).fetchone()[0]
+        assert persistence == "u"
+        db.execute("truncate audit.build_sentinel")
+    decision = begin_build(snap, url=wh)
+    assert decision.needed and "crash" in decision.reason
+    finish_build(decision.build_id, url=wh)
+    assert not begin_build(snap, url=wh).needed

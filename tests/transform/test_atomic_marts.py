@@ -157,6 +157,16 @@ def test_publication_moves_every_mart_with_its_grants(world):
         assert not conn.execute(
             "select has_schema_privilege('umkm_analyst', %s, 'usage')", (marts.BUILD_SCHEMA,)
         ).fetchone()[0]
+        # staging and intermediate are unlogged (rebuilt whole each time); the marts are not
+        persistence = dict(
+            conn.execute(
+                "select n.nspname, string_agg(distinct c.relpersistence::text, '') "
+                "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                "where c.relkind = 'r' and n.nspname in ('staging', 'intermediate', 'marts') "
+                "group by n.nspname"
+            ).fetchall()
+        )
+        assert persistence == {"staging": "u", "intermediate": "u", "marts": "p"}
         # the docs dbt persisted move with the table
         assert conn.execute(
             "select obj_description('marts.mart_reconciliation_bridge'::regclass)"

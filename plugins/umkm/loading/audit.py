@@ -323,6 +323,16 @@ def last_successful_build(conn) -> tuple[date, str] | None:
     ).fetchone()
 
 
+def unlogged_tables_reset(conn) -> bool:
+    """Whether a crash emptied the unlogged tables since the latest successful build: its
+    build id is no longer in the unlogged audit.build_sentinel (migration V058)."""
+    row = conn.execute(
+        "select not exists (select 1 from audit.build_sentinel s where s.build_id = "
+        "(select max(build_id) from audit.builds where status = 'success'))"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def record_build(conn, snapshot: date, state: str, status: str, detail: str) -> int:
     """A build decision (status running or skipped, detail its reason); returns build_id."""
     row = conn.execute(
@@ -334,11 +344,13 @@ def record_build(conn, snapshot: date, state: str, status: str, detail: str) -> 
 
 
 def mark_build_success(conn, build_id: int) -> None:
-    """The build ran to the end."""
+    """The build ran to the end (and its id goes in the unlogged sentinel, see V058)."""
     conn.execute(
         "update audit.builds set status = 'success', recorded_at = now() where build_id = %s",
         (build_id,),
     )
+    conn.execute("delete from audit.build_sentinel")
+    conn.execute("insert into audit.build_sentinel (build_id) values (%s)", (build_id,))
 
 
 def insert_validation_results(

@@ -99,6 +99,9 @@ def begin_build(snapshot: date, *, force: bool = False, url: str | None = None) 
             needed, reason = True, "forced"
         elif last is None:
             needed, reason = True, "no earlier build"
+        elif audit.unlogged_tables_reset(conn):
+            needed = True
+            reason = "a crash emptied the unlogged staging and intermediate since the last build"
         elif (str(last[0]), last[1]) == (str(snapshot), state):
             needed, reason = False, "raw data and dbt project unchanged since the last build"
         elif str(last[0]) != str(snapshot):
