@@ -38,29 +38,36 @@ def _gzip_stream(chunk: bytes, total: int, head: bytes = b"") -> bytes:
     return b"".join(out)
 
 
-def test_a_gzip_bomb_stops_while_it_inflates_in_little_memory(wh, feed_server):
-    bomb = _gzip_stream(b"1,a\n", 1024 * MiB, head=b"merchant_id,nama_toko\n")
-    assert len(bomb) < 8 * MiB  # a small download
-    feed_server("file-drop", "blanja", parts=[("merchants_001.csv.gz", bomb, 5)])
+def _pull_in_own_process(source_id: str, wh: str) -> dict:
+    """`extract_load` of the source in a process of its own (its peak memory is the pull's):
+    the LimitExceeded message, the peak RSS in MB and the seconds it took."""
     child = (
-        "import json, resource\n"
+        "import json, resource, time\n"
         "from umkm.connectors.errors import LimitExceeded\n"
         "from umkm.connectors.http import RetryPolicy\n"
         "from umkm.loading import extract_load\n"
-        "error = None\n"
+        "error, started = None, time.monotonic()\n"
         "try:\n"
-        f"    extract_load('blanja', '{SNAPSHOT}', url='{wh}',\n"
+        f"    extract_load('{source_id}', '{SNAPSHOT}', url='{wh}',\n"
         "                 policy=RetryPolicy(max_attempts=2, backoff_base_s=0.01))\n"
         "except LimitExceeded as exc:\n"
         "    error = str(exc)\n"
         "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(json.dumps({'error': error, 'max_rss_mb': rss}))\n"
+        "print(json.dumps({'error': error, 'max_rss_mb': rss,\n"
+        "                  'seconds': time.monotonic() - started}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", child], capture_output=True, text=True, timeout=300, env=os.environ
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_gzip_bomb_stops_while_it_inflates_in_little_memory(wh, feed_server):
+    bomb = _gzip_stream(b"1,a\n", 1024 * MiB, head=b"merchant_id,nama_toko\n")
+    assert len(bomb) < 8 * MiB  # a small download
+    feed_server("file-drop", "blanja", parts=[("merchants_001.csv.gz", bomb, 5)])
+    result = _pull_in_own_process("blanja", wh)
     print(f"gzip bomb pull: peak RSS {result['max_rss_mb']:.0f} MB")
     assert "limits.max_inflation_ratio" in result["error"]
     assert result["max_rss_mb"] < 500, result
@@ -121,26 +128,7 @@ def test_a_valid_page_of_1_2_gb_is_refused_early_in_little_memory(wh, feed_serve
     feed_server(
         "oauth-cursor", "tokopedia", huge_page_bytes=1200 * 1000 * 1000, huge_page_length=announced
     )
-    child = (
-        "import json, resource, time\n"
-        "from umkm.connectors.errors import LimitExceeded\n"
-        "from umkm.connectors.http import RetryPolicy\n"
-        "from umkm.loading import extract_load\n"
-        "error, started = None, time.monotonic()\n"
-        "try:\n"
-        f"    extract_load('tokopedia', '{SNAPSHOT}', url='{wh}',\n"
-        "                 policy=RetryPolicy(max_attempts=2, backoff_base_s=0.01))\n"
-        "except LimitExceeded as exc:\n"
-        "    error = str(exc)\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(json.dumps({'error': error, 'max_rss_mb': rss,\n"
-        "                  'seconds': time.monotonic() - started}))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", child], capture_output=True, text=True, timeout=300, env=os.environ
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _pull_in_own_process("tokopedia", wh)
     print(
         f"1.2 GB page ({'announced' if announced else 'until close'}): "
         f"{result['seconds']:.1f} s, peak RSS {result['max_rss_mb']:.0f} MB"

@@ -110,7 +110,9 @@ def test_airflow_reads_the_users_and_passwords_it_is_given(state, monkeypatch):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="umkm")
+    from umkm.cli import UmkmParser  # the umbrella's parser class: defaults in the help
+
+    parser = UmkmParser(prog="umkm")
     runner_cli.add_parser(parser.add_subparsers(dest="command", required=True))
     return parser
 

@@ -39,7 +39,6 @@ def add_parser(subparsers) -> None:
             "Expectations Data Docs at /data_docs/ (what the alerts' Data Docs links point "
             "to). Prints the URLs; Ctrl-C stops it."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     s.add_argument("--port", type=int, default=settings.DEFAULT_SERVE_PORT, help="port")
     s.add_argument(

@@ -49,7 +49,6 @@ def add_parser(subparsers) -> None:
             "logins (admin: role admin, for engineers; viewer: role viewer, read-only), and "
             "keep it running until Ctrl-C."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--port", type=port_number, default=ui.DEFAULT_PORT, help="TCP port")
     p.add_argument(

@@ -26,7 +26,6 @@ def add_parser(subparsers) -> None:
     review = actions.add_parser(
         "review",
         help="print the next pairs to decide (stewardship.er_review_queue)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     review.add_argument("--limit", type=int, default=5, help="pairs to print")
     review.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -35,7 +34,6 @@ def add_parser(subparsers) -> None:
     label = actions.add_parser(
         "label",
         help="record a decision on a pair: match or non_match",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     label.add_argument("record_a", help="the first record, SOURCE:RECORD_ID")
     label.add_argument("record_b", help="the second record, SOURCE:RECORD_ID")
