@@ -31,29 +31,6 @@ SUBCOMMAND_MODULES = [
 # --- warehouse -------------------------------------------------------------------------
 
 
-def _warehouse(args: argparse.Namespace) -> int:
-    """`umkm warehouse ACTION`: expected failures (the embedded server, a login that cannot
-    be made, a warehouse that cannot be reached) are one line naming the fix, exit code 3."""
-    import psycopg
-
-    from umkm.warehouse.bootstrap import AnalystLoginError
-    from umkm.warehouse.db import redact
-    from umkm.warehouse.embedded import EmbeddedWarehouseError
-
-    try:
-        return _warehouse_action(args)
-    except (EmbeddedWarehouseError, AnalystLoginError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
-    except psycopg.OperationalError as exc:
-        from umkm.warehouse import warehouse_url
-
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        target = redact(warehouse_url(start_embedded=False))
-        print(f"error: cannot reach the warehouse {target}: {first}", file=sys.stderr)
-        return 3
-
-
 def _analyst_password(name: str) -> str:
     """An analyst's password: `UMKM_ANALYST_PASSWORD`, else asked twice on a terminal;
     never a command-line argument (`ps` and shell histories show those)."""
@@ -88,6 +65,8 @@ def _analyst_from_env(url: str) -> int:
 
 
 def _warehouse_action(args: argparse.Namespace) -> int:
+    """`umkm warehouse ACTION`. Expected failures (the embedded server, a login that cannot
+    be made, a warehouse that cannot be reached) are main()'s: one line, exit code 3."""
     from umkm.warehouse import connect, embedded, warehouse_url
     from umkm.warehouse.bootstrap import bootstrap
     from umkm.warehouse.db import redact, without_password
@@ -199,7 +178,7 @@ def _add_warehouse(sub) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, text in WAREHOUSE_ACTIONS.items():
         a = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        a.set_defaults(func=_warehouse, psql_args=[])
+        a.set_defaults(func=_warehouse_action, psql_args=[])
         if name == "url":
             a.add_argument("--show-password", action="store_true", help="print the password too")
         elif name == "psql":
@@ -429,7 +408,7 @@ def _environment_error(exc: BaseException) -> str | None:
     from umkm.report.build import NothingToReport
     from umkm.sources import RegistryNotFound
     from umkm.transform.dbt import PiiKeyMissing
-    from umkm.warehouse.bootstrap import SchemaNotCurrent
+    from umkm.warehouse.bootstrap import AnalystLoginError, SchemaNotCurrent
     from umkm.warehouse.embedded import EmbeddedWarehouseError
 
     if isinstance(
@@ -438,6 +417,7 @@ def _environment_error(exc: BaseException) -> str | None:
         | RegistryNotFound
         | SchemaNotCurrent
         | EmbeddedWarehouseError
+        | AnalystLoginError
         | ConnectionNotConfigured
         | ReferenceNotLoaded
         | WarehouseUnavailable
@@ -451,10 +431,11 @@ def _environment_error(exc: BaseException) -> str | None:
             "(umkm warehouse bootstrap) and build it (umkm run, or the DAGs)"
         )
     if isinstance(exc, psycopg.OperationalError):
+        from umkm.warehouse import warehouse_url
         from umkm.warehouse.db import redact
 
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        target = redact(settings.configured_warehouse_url() or "the embedded warehouse")
+        target = redact(warehouse_url(start_embedded=False))
         return (
             f"cannot reach the warehouse {target}: {first}; start it (umkm warehouse start) "
             "or check WAREHOUSE_URL"
