@@ -8,6 +8,7 @@ here, outside the pipeline: the pipeline never reads it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -15,6 +16,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,30 +35,69 @@ SIM = [sys.executable, "-m", "umkm", "sim"]
 
 @pytest.fixture(scope="module")
 def demo(admin_url, tmp_path_factory):
-    """Two `umkm run`s of the same snapshot into a throwaway warehouse."""
+    """Two operators' `umkm run` of the same snapshot at once into a throwaway warehouse,
+    each with its own state folder (its own Airflow home and simulator, same seed), then a
+    rerun in the first folder with nothing changed (issue 21, item 5: one writer per source
+    and snapshot, one build per warehouse)."""
     state = tmp_path_factory.mktemp("e2e-state")
+    other = tmp_path_factory.mktemp("e2e-state-other")
     url = create_test_database(admin_url, "e2e")
-    env = {**os.environ, "UMKM_STATE_DIR": str(state), "WAREHOUSE_URL": url}
-    env.pop("AIRFLOW_HOME", None)  # umkm sets its own under the state folder
     cmd = [sys.executable, "-m", "umkm", "run", "--snapshot", SNAPSHOT, "--scale", SCALE]
     cmd += ["--seed", SEED]
-    runs, marts = [], []
-    for _ in range(2):
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
-        runs.append(proc)
+
+    def env_for(folder: Path) -> dict:
+        env = {**os.environ, "UMKM_STATE_DIR": str(folder), "WAREHOUSE_URL": url}
+        env.pop("AIRFLOW_HOME", None)  # umkm sets its own under the state folder
+        return env
+
+    def check(proc: subprocess.CompletedProcess, folder: Path) -> None:
         if proc.returncode != 0:
-            log = state / "logs" / f"run-{SNAPSHOT}.log"
+            log = folder / "logs" / f"run-{SNAPSHOT}.log"
             tail = log.read_text()[-6000:] if log.exists() else ""
             pytest.fail(f"umkm run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}\n{tail}")
-        marts.append(_published_state(url))
+
+    # the two at once; the marts are read as each one ends
+    procs, marts, ended = [], [], []
+    with contextlib.ExitStack() as files:
+        for folder in (state, other):
+            out = files.enter_context(open(folder / "run.stdout", "w"))
+            err = files.enter_context(open(folder / "run.stderr", "w"))
+            procs.append(subprocess.Popen(cmd, env=env_for(folder), stdout=out, stderr=err))
+        deadline = time.monotonic() + 1800
+        while len(ended) < 2:
+            for i, proc in enumerate(procs):
+                if i not in ended and proc.poll() is not None:
+                    ended.append(i)
+                    marts.append(_published_state(url) if proc.returncode == 0 else None)
+            assert time.monotonic() < deadline, "the two runs did not end in 30 minutes"
+            time.sleep(0.5)
+    runs = []
+    for proc, folder in zip(procs, (state, other), strict=True):
+        out = (folder / "run.stdout").read_text()
+        err = (folder / "run.stderr").read_text()
+        runs.append(subprocess.CompletedProcess(cmd, proc.returncode, out, err))
+        check(runs[-1], folder)
+    # the rerun, nothing changed
+    runs.append(
+        subprocess.run(cmd, env=env_for(state), capture_output=True, text=True, timeout=1800)
+    )
+    check(runs[-1], state)
+    marts.append(_published_state(url))
     truth = tmp_path_factory.mktemp("e2e-truth")
     subprocess.run(
         [*SIM, "truth", "--seed", SEED, "--scale", SCALE, "--snapshot", SNAPSHOT, "--out", truth],
         check=True,
-        env=env,
+        env=env_for(state),
         timeout=600,
     )
-    yield {"state": state, "url": url, "runs": runs, "marts": marts, "truth": truth}
+    yield {
+        "state": state,
+        "other": other,
+        "url": url,
+        "runs": runs,
+        "marts": marts,
+        "truth": truth,
+    }
     drop_test_database(admin_url, url)
 
 
@@ -181,10 +222,34 @@ def test_bridge_runs_from_kominfo_to_kemenkop(demo):
     assert world  # the truth exists; accuracy is measured by `umkm eval` (tests/evaluation)
 
 
+def test_two_runs_at_once_both_finish_with_the_same_marts(demo):
+    """Both operators' runs exit 0 (the fixture checks), the marts read as each ended are
+    the same, and nothing is left in marts_build; the build lock made one build wait when
+    the two builds met (printed)."""
+    first, second, _rerun = demo["marts"]
+    assert first == second and first["bridge"] and first["entities"][0] > 0
+    with connect(demo["url"]) as conn:
+        left = conn.execute(
+            "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = 'marts_build'"
+        ).fetchone()[0]
+    assert left == 0
+    waited = [
+        folder.name
+        for folder in (demo["state"], demo["other"])
+        if any(
+            "build_lock_wait" in p.read_text(errors="replace")
+            for p in folder.rglob("*.log")
+            if p.is_file()
+        )
+    ]
+    print(f"runs that waited for the build lock: {len(waited)}")
+
+
 def test_rerun_gives_the_same_raw_rows_entities_and_bridge(demo):
-    first, second = demo["marts"]
-    assert first == second
-    assert "OK" in demo["runs"][1].stdout
+    first, second, rerun = demo["marts"]
+    assert first == second == rerun
+    assert "OK" in demo["runs"][-1].stdout
 
 
 def test_rerun_with_nothing_changed_skips_validation_publish_and_dbt(demo):
@@ -200,10 +265,25 @@ def test_rerun_with_nothing_changed_skips_validation_publish_and_dbt(demo):
             "select status, detail from audit.builds where snapshot = %s order by build_id",
             (SNAPSHOT,),
         ).fetchall()
-    assert dict(rows) == {sid: [False, True] for sid in load_registry()}
-    assert [status for status, _ in builds] == ["success", "skipped"], builds
-    assert "dbt build: skipped" in demo["runs"][1].stdout
-    assert "unchanged" in demo["runs"][1].stdout
+    # the first pull of each source published; the rerun's found the same delivery. The
+    # other operator's pull either waited for the load lock and took the first's finished
+    # batch (no attempt of its own) or came after the publish and found it unchanged.
+    found = dict(rows)
+    assert set(found) == set(load_registry())
+    for sid, unchanged in found.items():
+        assert unchanged[0] is False and all(unchanged[1:]), (sid, unchanged)
+        assert len(unchanged) in (2, 3), (sid, unchanged)
+    with connect(demo["url"]) as conn:
+        failed = conn.execute(
+            "select source_id, error from audit.loads where snapshot = %s and status <> 'success'",
+            (SNAPSHOT,),
+        ).fetchall()
+    assert failed == []  # neither operator's pull failed, not even once before a retry
+    statuses = [status for status, _ in builds]
+    assert statuses[0] == "success" and statuses[-1] == "skipped", builds
+    assert len(statuses) == 3 and statuses[1] in ("success", "skipped"), builds
+    assert "dbt build: skipped" in demo["runs"][-1].stdout
+    assert "unchanged" in demo["runs"][-1].stdout
 
 
 def test_report_written_beside_its_assets(demo):

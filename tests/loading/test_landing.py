@@ -165,14 +165,47 @@ def test_publish_again_after_a_lost_acknowledgement_changes_nothing(wh, feed_ser
     assert [a["status"] for a in loads(wh, "bukalapak")] == ["success"]
 
 
-def test_the_same_snapshot_twice_at_once_one_waits_then_same_result(wh, feed_server):
-    """Two loads of one source and snapshot at once (a double trigger): the second is
-    refused while the first runs, with a message saying to wait; run again afterwards (what
-    its task's retry does) it publishes the same rows."""
+def test_a_second_load_of_the_snapshot_waits_for_the_first_and_takes_its_batch(wh, feed_server):
+    """Two loads of one source and snapshot at once (two operators): the second waits for
+    the first's lock instead of failing, then finds the pull finished and answers with the
+    same batch, pulling nothing again; one publish serves both."""
+    import threading
+
+    server = feed_server("apikey-offset", "bukalapak", count=2000, page_delay_s=0.05)
+    results: dict[str, object] = {}
+    first = threading.Thread(
+        target=lambda: results.update(
+            first=extract_load("bukalapak", SNAPSHOT, url=wh, policy=FAST)
+        )
+    )
+    first.start()
+    deadline = time.monotonic() + 60
+    while not loads(wh, "bukalapak"):
+        assert time.monotonic() < deadline, "the first load never started"
+        time.sleep(0.05)
+    second = extract_load("bukalapak", SNAPSHOT, url=wh, policy=FAST)
+    first.join(timeout=120)
+    assert second.batch_id == results["first"].batch_id
+    assert second.rows_loaded == results["first"].rows_loaded == 2000
+    pages = [q for _m, p, q in server.requests if p == "/api/v2/merchants"]
+    assert len(pages) == len(set(map(str, pages)))  # no page pulled twice
+    assert [a["status"] for a in loads(wh, "bukalapak")] == ["running"]  # one attempt
+    assert publish("bukalapak", SNAPSHOT, second.batch_id, url=wh) == 2000
+    assert publish("bukalapak", SNAPSHOT, results["first"].batch_id, url=wh) == 2000
+    assert [r[0] for r in raw_rows(wh, "bukalapak", SNAPSHOT)] == sorted(server.expected_ids())
+
+
+def test_the_same_snapshot_twice_at_once_without_waiting_is_refused_then_same_result(
+    wh, feed_server, monkeypatch
+):
+    """With `UMKM_LOAD_LOCK_WAIT=0` the second load is refused while the first runs, with a
+    message naming the wait; run again afterwards (what its task's retry does) it publishes
+    the same rows."""
     import threading
 
     from umkm.connectors.errors import BatchStateError
 
+    monkeypatch.setenv("UMKM_LOAD_LOCK_WAIT", "0")
     server = feed_server("apikey-offset", "bukalapak", count=3000, page_delay_s=0.1)
     first = threading.Thread(target=full_load, args=(wh, "bukalapak"))
     first.start()
@@ -181,7 +214,7 @@ def test_the_same_snapshot_twice_at_once_one_waits_then_same_result(wh, feed_ser
         assert time.monotonic() < deadline, "the first load never started"
         time.sleep(0.05)
     with pytest.raises(
-        BatchStateError, match="another load or validation of this source and snapshot"
+        BatchStateError, match=r"another load or validation .* \(waited 0 s, UMKM_LOAD_LOCK_WAIT"
     ):
         extract_load("bukalapak", SNAPSHOT, url=wh, policy=FAST)
     first.join(timeout=120)

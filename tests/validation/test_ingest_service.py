@@ -105,9 +105,13 @@ def test_without_the_region_reference_nothing_is_quarantined_and_the_fix_is_name
         drop_test_database(admin, url)
 
 
-def test_validation_waits_for_no_one_while_another_writer_holds_the_snapshot(wh, served):
-    """One writer per source and snapshot: validating a batch while another session holds
-    the snapshot's lock is refused in one line, and goes through once it is released."""
+def test_validation_waits_for_no_one_while_another_writer_holds_the_snapshot(
+    wh, served, monkeypatch
+):
+    """One writer per source and snapshot: with `UMKM_LOAD_LOCK_WAIT=0`, validating a batch
+    while another session holds the snapshot's lock is refused in one line, and goes through
+    once it is released."""
+    monkeypatch.setenv("UMKM_LOAD_LOCK_WAIT", "0")
     from umkm.connectors.errors import BatchStateError
     from umkm.loading.extract import snapshot_lock
     from umkm.naming import parse_snapshot
@@ -123,3 +127,70 @@ def test_validation_waits_for_no_one_while_another_writer_holds_the_snapshot(wh,
         validate_batch("bukalapak", snapshot, landed.batch_id, url=wh, alert=False)
     outcome = validate_batch("bukalapak", snapshot, landed.batch_id, url=wh, alert=False)
     assert outcome.status in ("passed", "warning")
+
+
+def test_validation_waits_for_another_writer_then_goes_through(wh, served, monkeypatch):
+    """By default a validation waits (up to `UMKM_LOAD_LOCK_WAIT`) for the writer holding the
+    snapshot rather than failing its task."""
+    import threading
+    import time
+
+    from umkm.loading.extract import snapshot_lock
+    from umkm.naming import parse_snapshot
+    from umkm.validation.runner import validate_batch
+
+    monkeypatch.setenv("UMKM_LOAD_LOCK_WAIT", "30")
+    snapshot = "2018-07-15"
+    landed = ingest_source("bukalapak", snapshot, url=wh, alert=False, do_publish=False)
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with (
+            connect(wh, autocommit=True) as other,
+            snapshot_lock(other, "bukalapak", parse_snapshot(snapshot)),
+        ):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    threading.Timer(1.5, release.set).start()
+    began = time.monotonic()
+    outcome = validate_batch("bukalapak", snapshot, landed.batch_id, url=wh, alert=False)
+    holder.join(10)
+    assert outcome.status in ("passed", "warning")
+    assert time.monotonic() - began >= 1.0  # it waited for the holder
+
+
+@pytest.mark.parametrize("order", ["publish_then_check", "check_twice_then_publish_twice"])
+def test_two_runs_holding_one_batch_both_finish_with_one_publish(wh, served, order):
+    """Two `umkm run`s of one snapshot: the second's pull finds the first's finished,
+    unpublished batch and takes it as its own, so both runs then validate and publish the
+    same batch, in either order. Neither fails (the clean-clone run once met 'batch table ...
+    does not exist' here), the rows are published once, and the counts add up."""
+    from umkm.ingest import check, land
+    from umkm.loading import publish
+
+    snapshot = {"publish_then_check": "2018-08-15", "check_twice_then_publish_twice": "2018-09-15"}[
+        order
+    ]
+    first, _ = land("bukalapak", snapshot, url=wh)
+    second, _ = land("bukalapak", snapshot, url=wh)
+    assert second.batch_id == first.batch_id and second.status == "loaded"
+    if order == "publish_then_check":
+        check("bukalapak", snapshot, first.batch_id, url=wh, alert=False)
+        assert publish("bukalapak", snapshot, first.batch_id, url=wh) == 23
+        again = check("bukalapak", snapshot, second.batch_id, url=wh, alert=False)
+        assert again.status == "already_published"
+    else:
+        for run in (first, second):
+            outcome = check("bukalapak", snapshot, run.batch_id, url=wh, alert=False)
+            assert outcome.status in ("passed", "warning")
+        assert publish("bukalapak", snapshot, first.batch_id, url=wh) == 23
+    assert publish("bukalapak", snapshot, second.batch_id, url=wh) == 23
+    loads, published = _state(wh, snapshot)
+    assert published == 23
+    assert loads == [("success", 25, 23, 2)]
+    third, origin = land("bukalapak", snapshot, url=wh)  # and a later run finds it unchanged
+    assert third.status == "unchanged" and origin == first.batch_id

@@ -91,6 +91,17 @@ def published_rows(conn, batch_id: str) -> int | None:
     return int(row[0]) if row else None
 
 
+def unchanged_of(conn, batch_id: str) -> str | None:
+    """The batch a successful attempt of `batch_id` found its delivery equal to, or None
+    (never succeeded, or published its own rows)."""
+    row = conn.execute(
+        "select unchanged_of from audit.loads where batch_id = %s and status = 'success' "
+        "order by load_id desc limit 1",
+        (batch_id,),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def latest_success(conn, source_id: str, snapshot: date) -> dict[str, Any] | None:
     """The source's latest successful load for a snapshot, or None: its `audit.loads` row
     (load_id, batch_id, published_batch, mode, fingerprint, rows_fetched, rows_loaded,

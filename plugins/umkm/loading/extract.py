@@ -110,26 +110,67 @@ def lag_window(source: Source) -> timedelta:
     return timedelta(minutes=float(minutes)) if minutes is not None else DEFAULT_LAG
 
 
+#: how long a load, validation or publish waits for another writer of its source and
+#: snapshot before it gives up (`UMKM_LOAD_LOCK_WAIT`, seconds; 0 = refuse at once)
+DEFAULT_LOCK_WAIT = 900.0
+LOCK_POLL_SECONDS = 1.0
+
+
+def lock_wait() -> float:
+    """Seconds to wait for the load lock: `UMKM_LOAD_LOCK_WAIT`, else 900."""
+    value = os.environ.get("UMKM_LOAD_LOCK_WAIT", "").strip()
+    return max(0.0, float(value)) if value else DEFAULT_LOCK_WAIT
+
+
+def take_load_lock(db, source_id: str, snapshot: date, *, transaction: bool = False) -> None:
+    """Take the load lock of a source and snapshot on `db`, waiting up to `lock_wait()` for
+    another writer (another run's load, validation or publish of the same snapshot) to end;
+    raises BatchStateError naming the wait when it does not.
+
+    `transaction`: a transaction-level lock (publish), else a session lock that the caller
+    releases. Polled rather than blocking, so the wait is bounded, logged once and named in
+    the error.
+    """
+    key = f"umkm-ingest:{source_id}:{snapshot}"
+    kind = "pg_try_advisory_xact_lock" if transaction else "pg_try_advisory_lock"
+    query = f"select {kind}(hashtextextended(%s, 0))"
+    wait = lock_wait()
+    deadline = time.monotonic() + wait
+    logged = False
+    while not db.execute(query, (key,)).fetchone()[0]:
+        if time.monotonic() >= deadline:
+            raise BatchStateError(
+                source_id,
+                snapshot.isoformat(),
+                "",
+                f"another load or validation of this source and snapshot is running "
+                f"(waited {wait:.0f} s, UMKM_LOAD_LOCK_WAIT)",
+                "wait for it to finish (see audit.loads), then run again",
+            )
+        if not logged:
+            log.info(
+                "event=waiting_for_writer source=%s snapshot=%s wait_s=%.0f",
+                source_id,
+                snapshot,
+                wait,
+            )
+            logged = True
+        time.sleep(min(LOCK_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+
 @contextlib.contextmanager
 def snapshot_lock(db, source_id: str, snapshot: date) -> Iterator[None]:
     """Hold the load lock of a source and snapshot on `db` (a session advisory lock; publish
     takes the same key per transaction) for the `with` block: one writer per source and
-    snapshot, from the pull through validation to publish.
+    snapshot, from the pull through validation to publish. Waits for another writer as
+    `take_load_lock` does.
 
     Released explicitly at the end: left to the connection's close, the lock outlives the
     load by as long as the server takes to end the session, and a publish right after the
     load could find it still held (seen under load as "a load of this snapshot is running").
     """
     key = f"umkm-ingest:{source_id}:{snapshot}"
-    got = db.execute("select pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()
-    if not got[0]:
-        raise BatchStateError(
-            source_id,
-            snapshot.isoformat(),
-            "",
-            "another load or validation of this source and snapshot is running",
-            "wait for it to finish (see audit.loads), then run again",
-        )
+    take_load_lock(db, source_id, snapshot)
     try:
         yield
     finally:

@@ -25,6 +25,7 @@ from umkm.loading.batch import (
     quarantine_ident,
     raw_ident,
 )
+from umkm.loading.extract import take_load_lock
 from umkm.naming import batch_ident, parse_snapshot, snapshot_end
 from umkm.sources import get_source
 from umkm.warehouse import connect, warehouse_url
@@ -51,6 +52,7 @@ def publish(source_id: str, snapshot: str | date, batch_id: str, *, url: str | N
     source = get_source(source_id)
     snap = parse_snapshot(snapshot)
     with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
+        take_load_lock(db, source_id, snap, transaction=True)
         done = audit.published_rows(db, batch_id)
         if done is not None:
             # published already (its acknowledgement lost): the same answer again, no change
@@ -132,16 +134,8 @@ def _published_high_water(db, source, snap: date) -> datetime | None:
 
 
 def _awaiting_publish(db, source_id: str, snap: date, batch_id: str):
-    """Lock the snapshot for this transaction and check the batch is complete and
-    unpublished; returns (attempt, checkpoint)."""
-    key = f"umkm-ingest:{source_id}:{snap}"
-    locked = db.execute(
-        "select pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (key,)
-    ).fetchone()[0]
-    if not locked:
-        raise _state_error(
-            source_id, snap, "a load of this snapshot is running", "publish after it finishes"
-        )
+    """Check (under the snapshot's load lock, taken by the caller's transaction) that the
+    batch is complete and unpublished; returns (attempt, checkpoint)."""
     attempt = audit.running_attempt(db, batch_id)
     checkpoint = audit.get_checkpoint(db, source_id, snap)
     if attempt is None or checkpoint is None or checkpoint.batch_id != batch_id:
@@ -183,6 +177,11 @@ def skip_if_unchanged(
     get_source(source_id)
     snap = parse_snapshot(snapshot)
     with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
+        take_load_lock(db, source_id, snap, transaction=True)
+        if audit.published_rows(db, batch_id) is not None:
+            # another run holding the same batch closed it meanwhile (published, or found
+            # unchanged): its answer stands, and validation and publish find it done
+            return audit.unchanged_of(db, batch_id)
         attempt, checkpoint = _awaiting_publish(db, source_id, snap, batch_id)
         load_id, mode, _ = attempt
         mark = audit.get_fingerprint(db, load_id)

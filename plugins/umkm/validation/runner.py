@@ -54,7 +54,7 @@ class ValidationOutcome:
     snapshot: str
     batch_id: str
     run_id: str
-    status: str  # passed | warning | failed
+    status: str  # passed | warning | failed | already_published (by another run)
     results: list[dict[str, Any]] = field(default_factory=list)
     rows_checked: int = 0
     rows_quarantined: int = 0
@@ -238,6 +238,18 @@ def validate_batch(
     checks = {c.name: c for c in suites.checks_for(source_id)}
 
     with connect(url, autocommit=True) as conn, snapshot_lock(conn, source_id, snap):
+        if not published and audit.published_rows(conn, batch_id) is not None:
+            # another run holding the same batch (it adopted this run's finished pull, or
+            # this run adopted its) validated and published it meanwhile: nothing to check
+            log.info(
+                "event=already_published source=%s snapshot=%s batch_id=%s",
+                source_id,
+                snap,
+                batch_id,
+            )
+            return ValidationOutcome(
+                source_id, snap.isoformat(), batch_id, run_id, "already_published"
+            )
         require_reference(conn, source_id, snap, checks)
         if published:
             target_name = f"raw.{source_id}"
