@@ -24,8 +24,10 @@ import time
 
 import psycopg
 import pytest
+import yaml
 
 from tests.transform.world import BUILD_VARIABLES, insert_world
+from umkm import settings
 from umkm.transform import marts
 from umkm.transform.dbt import run_dbt
 from umkm.warehouse.db import connect
@@ -173,7 +175,42 @@ def test_publication_moves_every_mart_with_its_grants(world):
         ).fetchone()[0]
 
 
-def test_killed_build_leaves_the_old_marts_then_a_build_swaps_in_one_step(world):
+def _work_tables() -> list[str]:
+    """The models dbt_project.yml marks `work_table` (read from the file, not the macro)."""
+    project = yaml.safe_load((settings.dbt_project_dir() / "dbt_project.yml").read_text())
+    entities = project["models"]["umkm"]["intermediate"]["entities"]
+    return sorted(name for name, conf in entities.items() if conf["+meta"]["work_table"])
+
+
+def _row_counts(url: str, names: list[str]) -> dict[str, int]:
+    with connect(url) as conn:
+        return {
+            name: conn.execute(f"select count(*) from intermediate.{name}").fetchone()[0]
+            for name in names
+        }
+
+
+KEPT = ["int_records_unioned", "int_entity_records", "int_entity_clusters", "int_er_parameters"]
+
+
+def test_a_pipeline_build_empties_its_work_tables_and_keeps_the_rest(world):
+    """Issue 23, item 3: the pairs entity resolution compares, scores and draws are emptied
+    once the pipeline's build has passed; the tables stay, the records, clusters and the
+    model's parameters keep their rows, and the marts were built from the full pairs."""
+    url = world["url"]
+    work = _work_tables()
+    assert {"int_entity_pairs_scored", "int_entity_candidate_pairs"} <= set(work)
+    assert not set(work) & set(KEPT)
+    assert set(_row_counts(url, work).values()) == {0}
+    assert all(n > 0 for n in _row_counts(url, KEPT).values())
+    with connect(url) as conn:
+        linked = conn.execute(
+            "select count(*) - count(distinct entity_id) from marts.map_record_to_entity"
+        ).fetchone()[0]
+    assert linked > 0  # records were linked: the pairs were there while the build ran
+
+
+def test_killed_build_leaves_the_old_marts_then_a_build_swaps_in_one_step(world, monkeypatch):
     url, before = world["url"], world["before"]
     _remove_some_raw(url)
 
@@ -206,10 +243,14 @@ def test_killed_build_leaves_the_old_marts_then_a_build_swaps_in_one_step(world)
     assert reader.seen and reader.mixed(before) == 0
     assert reader.inconsistent == 0 and not reader.errors
 
-    # 2. the next build (the lock went with the killed process) publishes all at once
+    # 2. the next build (the lock went with the killed process) publishes all at once; it
+    # keeps its work tables (UMKM_KEEP_WORK_TABLES=1), to study the pairs
     reader = Reader(url)
     reader.start()
+    monkeypatch.setenv("UMKM_KEEP_WORK_TABLES", "1")
     published = marts.build_and_publish(BUILD_VARIABLES, url=url)
+    kept = _row_counts(url, _work_tables())
+    assert kept["int_entity_pairs_scored"] > 0 and kept["int_entity_candidate_pairs"] > 0, kept
     time.sleep(0.5)
     reader.stop()
     after = _fingerprint(url)
@@ -238,3 +279,5 @@ def test_control_build_in_place_is_seen_mixed(world):
     assert final != after
     assert reader.mixed(after, final) > 0
     assert reader.inconsistent > 0
+    # a plain dbt build (without the pipeline's var) keeps its work tables
+    assert _row_counts(url, _work_tables())["int_entity_pairs_scored"] > 0

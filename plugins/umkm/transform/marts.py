@@ -41,8 +41,9 @@ log = logging.getLogger("umkm.transform")
 
 LIVE_SCHEMA = "marts"
 BUILD_SCHEMA = "marts_build"
-#: dbt vars of the pipeline's build: the marts go to BUILD_SCHEMA (generate_schema_name)
-BUILD_VARIABLES = {"marts_schema": BUILD_SCHEMA}
+#: dbt vars of the pipeline's build: the marts go to BUILD_SCHEMA (generate_schema_name),
+#: and the work tables are emptied once every node passed (macro empty_work_tables)
+BUILD_VARIABLES = {"marts_schema": BUILD_SCHEMA, "empty_work_tables": True}
 #: one build per warehouse at a time (session advisory lock key, text hashed by the server)
 BUILD_LOCK_KEY = "umkm-warehouse-build"
 #: how long the publication waits for any one lock before giving way to readers
