@@ -10,9 +10,19 @@ at a smaller scale.
 
     .venv/bin/python bench/bench_pipeline.py --scale 0.1 [--baseline-scale 0.01] [--keep]
         [--warehouse-url postgresql://postgres@127.0.0.1:5432/postgres] [--profile heldout]
+        [--snapshots 3]
 
 `--profile` is the simulator's noise profile (docs/SIMULATOR.md, "Noise profiles"; the
 file name gets `-heldout` for the held-out one).
+
+`--snapshots N` (default 1) is monthly operation (issue 23): after the first snapshot (with
+its rerun), N-1 further monthly snapshots (the 15th of each following month) on top in the
+same database, each through the stages a monthly run goes through: the reference data only
+when its schedule loads it again for that snapshot (bps: yearly, the snapshot of 15
+January). Each gets its own table, `calibration_s` (measured just before it), total ÷
+calibration_s and the warehouse size it added; a summary table and the trend of the
+further snapshots' totals follow. The JSON keeps the first snapshot's keys and adds
+`monthly`; its file name gets `-m<N>`.
 
 The numbers are measured, never asserted: this is not a test. Each stage runs in its own
 process (`--stage ...` re-enters this script) so its peak memory is its own. The benchmark
@@ -222,13 +232,16 @@ def fresh_database(name: str) -> str:
     return url
 
 
-def run_stage(name: str, url: str, env: dict[str, str]) -> dict:
+def run_stage(name: str, url: str, env: dict[str, str], snapshot: str = SNAPSHOT) -> dict:
     """Run one stage in a child; its wall time, peak RSS (MiB) and returned counts."""
     out_file = settings.state_dir() / "bench" / f"stage-{name}.json"
     out_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, str(HERE), "--stage", name, "--url", url, "--out", str(out_file)],
+        [
+            *(sys.executable, str(HERE), "--stage", name, "--url", url),
+            *("--out", str(out_file), "--stage-snapshot", snapshot),
+        ],
         env=env,
     )
     _pid, status, usage = os.wait4(proc.pid, 0)
@@ -266,12 +279,139 @@ def rss_of(pid: int) -> int:
     return 0
 
 
-def pipeline(url: str, env: dict[str, str]) -> list[dict]:
+PIPELINE = ("reference", "ingest", "validate", "publish", "dbt", "report")
+
+
+def warehouse_mib(url: str) -> int:
+    """The bench database's size (pg_database_size), MiB."""
+    from umkm.warehouse.db import connect
+
+    with connect(url) as conn:
+        size = conn.execute("select pg_database_size(current_database())").fetchone()[0]
+    return round(size / 2**20)
+
+
+def monthly_snapshots(count: int) -> list[str]:
+    """SNAPSHOT and the 15th of each following month: `count` snapshots."""
+    year, month = (int(part) for part in SNAPSHOT.split("-")[:2])
+    out = []
+    for _ in range(count):
+        out.append(f"{year:04d}-{month:02d}-15")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def reference_due(snapshot: str) -> bool:
+    """Whether the DAGs load the reference data again for this snapshot: a reference
+    source's schedule fires at the run that loads it (bps: yearly, the snapshot of 15
+    January; in between, any earlier successful load serves, orchestration.references)."""
+    from croniter import croniter
+
+    from umkm.naming import WIB
+    from umkm.orchestration.snapshots import logical_date_for
+
+    when = logical_date_for(snapshot).astimezone(WIB)
+    registry = load_registry()
+    return any(croniter.match(registry[sid].schedule, when) for sid in _reference_sources())
+
+
+def snapshot_entry(
+    index: int,
+    snapshot: str,
+    stages: list[dict],
+    total_s: float,
+    calibration_s: float,
+    size_before: int,
+    size_after: int,
+    simulator_cpu_s: float,
+) -> dict:
+    """One snapshot's line of the `monthly` record."""
+    return {
+        "index": index,
+        "snapshot": snapshot,
+        "stages": stages,
+        "total_s": total_s,
+        "calibration_s": calibration_s,
+        "x_calibration": round(total_s / calibration_s),
+        "dbt_s": next((r["seconds"] for r in stages if r["stage"] == "dbt"), None),
+        "warehouse_mib": size_after,
+        "warehouse_added_mib": size_after - size_before,
+        "peak_rss_mib": max(r["peak_rss_mib"] for r in stages),
+        "simulator_cpu_s": simulator_cpu_s,
+    }
+
+
+def further_snapshot(
+    url: str, env: dict[str, str], sim_pid: int, index: int, snapshot: str, size_before: int
+) -> dict:
+    """One further monthly snapshot on top of the ones held: calibration, then its stages."""
+    calibration_s = calibrate(url)
+    stages = PIPELINE if reference_due(snapshot) else PIPELINE[1:]
+    print(
+        f"\nsnapshot {index}: {snapshot} (calibration_s {calibration_s}; "
+        f"{'with' if stages == PIPELINE else 'no'} reference data)",
+        flush=True,
+    )
+    started, cpu = time.monotonic(), cpu_of(sim_pid)
+    rows = pipeline(url, env, snapshot, stages)
+    total_s = round(time.monotonic() - started, 1)
+    simulator_cpu_s = round(cpu_of(sim_pid) - cpu, 1)
+    return snapshot_entry(
+        index,
+        snapshot,
+        rows,
+        total_s,
+        calibration_s,
+        size_before,
+        warehouse_mib(url),
+        simulator_cpu_s,
+    )
+
+
+def print_monthly(monthly: list[dict]) -> None:
+    """The summary of monthly operation: one row per snapshot, then the further ones' trend."""
+    print("\nMonthly snapshots")
+    print(
+        f"| {'#':>2} | {'snapshot':<10} | {'total s':>8} | {'calib s':>7} | {'x calib':>7} | "
+        f"{'dbt s':>7} | {'wh MiB':>7} | {'wh +MiB':>7} | {'peak MiB':>8} |"
+    )
+    print(
+        f"|{'-' * 4}|{'-' * 12}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 9}|"
+        f"{'-' * 9}|{'-' * 10}|"
+    )
+    for m in monthly:
+        print(
+            f"| {m['index']:>2} | {m['snapshot']:<10} | {m['total_s']:>8.1f} | "
+            f"{m['calibration_s']:>7.2f} | {m['x_calibration']:>7} | {m['dbt_s']:>7.1f} | "
+            f"{m['warehouse_mib']:>7,} | {m['warehouse_added_mib']:>7,} | "
+            f"{m['peak_rss_mib']:>8} |"
+        )
+    further = monthly[1:]
+    totals = ", ".join(f"{m['total_s']:.1f} s ({m['x_calibration']}x)" for m in further)
+    if len(further) < 2:
+        print(f"Trend: one further snapshot ({totals}); a trend needs two")
+        return
+    seconds = further[-1]["total_s"] / further[0]["total_s"]
+    ratio = (further[-1]["total_s"] / further[-1]["calibration_s"]) / (
+        further[0]["total_s"] / further[0]["calibration_s"]
+    )
+    dbt = further[-1]["dbt_s"] / further[0]["dbt_s"]
+    # within 10 % either way is called flat: one run's noise on this machine is about that
+    trend = "growing" if ratio > 1.1 else "shrinking" if ratio < 0.9 else "flat"
+    print(
+        f"Trend of the further snapshots: {totals}; last / second {seconds:.2f} in seconds, "
+        f"{ratio:.2f} in x calibration_s (dbt {dbt:.2f}): {trend}"
+    )
+
+
+def pipeline(
+    url: str, env: dict[str, str], snapshot: str = SNAPSHOT, stages: tuple = PIPELINE
+) -> list[dict]:
     """Every stage in order; each one's line is printed as it ends (a long run shows
     progress, and an interrupted one keeps what it measured)."""
     rows = []
-    for name in ("reference", "ingest", "validate", "publish", "dbt", "report"):
-        row = run_stage(name, url, env)
+    for name in stages:
+        row = run_stage(name, url, env, snapshot)
         rows.append(row)
         rate = f", {row['rows_per_s']:,} records/s" if row["rows_per_s"] else ""
         print(
@@ -346,12 +486,20 @@ def main() -> int:
     parser.add_argument(
         "--no-rerun", action="store_true", help="skip the rerun of the same snapshot"
     )
+    parser.add_argument(
+        "--snapshots",
+        type=int,
+        default=1,
+        help="monthly snapshots: the first, then N-1 further ones on top (the 15th of each "
+        "following month)",
+    )
     parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--stage-snapshot", default=SNAPSHOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage:
-        result = STAGES[args.stage](args.url, SNAPSHOT)
+        result = STAGES[args.stage](args.url, args.stage_snapshot)
         Path(args.out).write_text(json.dumps(result))
         return 0
 
@@ -361,8 +509,12 @@ def main() -> int:
     if args.warehouse_url:
         # the stages' children and the helpers here read the server from the environment
         os.environ["WAREHOUSE_URL"] = args.warehouse_url
+    if args.snapshots < 1:
+        parser.error("--snapshots must be 1 or more")
+    snapshots = monthly_snapshots(args.snapshots)
     name = f"bench_{str(args.scale).replace('.', '_')}"
     url = fresh_database(name)
+    empty_mib = warehouse_mib(url)
     results: dict = {
         "scale": args.scale,
         "snapshot": SNAPSHOT,
@@ -374,7 +526,7 @@ def main() -> int:
     print(f"Warehouse server: PostgreSQL {results['server_version']}", flush=True)
     results["calibration_s"] = calibrate(url)
     try:
-        with start_simulator(args.seed, args.scale, [SNAPSHOT], profile=args.profile) as sim:
+        with start_simulator(args.seed, args.scale, snapshots, profile=args.profile) as sim:
             env = {**os.environ, **sim.env, "UMKM_BENCH_WORKERS": str(args.workers)}
             # the simulator's CPU: serving the feeds here costs what a partner's server would
             started, cpu = time.monotonic(), cpu_of(sim.pid)
@@ -386,11 +538,29 @@ def main() -> int:
                 results["rerun"] = pipeline(url, env)
                 results["rerun_total_s"] = round(time.monotonic() - started, 1)
                 results["rerun_simulator_cpu_s"] = round(cpu_of(sim.pid) - cpu, 1)
+            results["warehouse_mib"] = warehouse_mib(url)
+            if args.snapshots > 1:
+                # the first snapshot as above (its rerun included in its size), then the rest
+                monthly = [
+                    snapshot_entry(
+                        1,
+                        SNAPSHOT,
+                        results["stages"],
+                        results["total_s"],
+                        results["calibration_s"],
+                        empty_mib,
+                        results["warehouse_mib"],
+                        results["simulator_cpu_s"],
+                    )
+                ]
+                for index, snapshot in enumerate(snapshots[1:], start=2):
+                    size_before = monthly[-1]["warehouse_mib"]
+                    monthly.append(
+                        further_snapshot(url, env, sim.pid, index, snapshot, size_before)
+                    )
+                results["monthly"] = monthly
+                results["warehouse_empty_mib"] = empty_mib
             results["simulator_peak_rss_mib"] = rss_of(sim.pid)
-        with connect(url) as conn:
-            results["warehouse_mib"] = round(
-                conn.execute("select pg_database_size(current_database())").fetchone()[0] / 2**20
-            )
         # The baseline's data is another scale: it gets a database of its own, always dropped,
         # or its unpublished tokopedia batch would stay in the kept one (and a later pull of
         # that snapshot would resume it).
@@ -410,6 +580,12 @@ def main() -> int:
     print_table(f"Pipeline at scale {args.scale} (snapshot {SNAPSHOT}{profile})", results["stages"])
     if "rerun" in results:
         print_table("Rerun, nothing changed", results["rerun"])
+    for m in results.get("monthly", [])[1:]:
+        print_table(
+            f"Snapshot {m['index']}: {m['snapshot']} on top of the ones before "
+            f"(calibration_s {m['calibration_s']})",
+            m["stages"],
+        )
     naive = results["baseline"]["naive"]
     print(
         f"\nNaive baseline at scale {base_scale} (tokopedia only): {naive['rows']:,} records in "
@@ -431,8 +607,12 @@ def main() -> int:
     print(f"Machine calibration (CALIBRATION_SQL, best of 3): {results['calibration_s']}s")
     rerun = f"{results['rerun_total_s']}s" if "rerun_total_s" in results else "not run"
     print(f"Total {results['total_s']}s, rerun {rerun}")
+    if "monthly" in results:
+        print_monthly(results["monthly"])
     major = results["server_version"].split(".")[0]
     tag = "" if args.profile == "default" else f"-{args.profile}"
+    if args.snapshots > 1:
+        tag += f"-m{args.snapshots}"
     out = settings.state_dir() / "bench" / f"pipeline-{args.scale}{tag}-pg{major}.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     print(f"Results: {out}")
