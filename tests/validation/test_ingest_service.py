@@ -194,3 +194,27 @@ def test_two_runs_holding_one_batch_both_finish_with_one_publish(wh, served, ord
     assert loads == [("success", 25, 23, 2)]
     third, origin = land("bukalapak", snapshot, url=wh)  # and a later run finds it unchanged
     assert third.status == "unchanged" and origin == first.batch_id
+
+
+def test_a_run_holding_a_batch_the_other_run_discarded_is_told_so(wh, served, monkeypatch):
+    """Two runs hold one batch and the first's validation fails critically (the batch is
+    discarded): the second's validation says the batch was discarded and why, in one line,
+    rather than 'batch table ... does not exist'."""
+    from umkm.connectors.errors import BatchStateError
+    from umkm.ingest import check, land
+    from umkm.validation import CriticalValidationError
+
+    snapshot = "2018-10-15"
+    monkeypatch.setenv("UMKM_VALIDATION_MAX_QUARANTINE_RATE", "0.01")  # 2 of 25 fail
+    first, _ = land("bukalapak", snapshot, url=wh)
+    second, _ = land("bukalapak", snapshot, url=wh)
+    assert second.batch_id == first.batch_id
+    with pytest.raises(CriticalValidationError):
+        check("bukalapak", snapshot, first.batch_id, url=wh, alert=False)
+    with pytest.raises(BatchStateError) as caught:
+        check("bukalapak", snapshot, second.batch_id, url=wh, alert=False)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"batch {first.batch_id} was discarded (validation:" in message
+    assert f"umkm ingest bukalapak --snapshot {snapshot}" in message
+    assert _state(wh, snapshot)[1] == 0  # nothing published

@@ -81,6 +81,15 @@ def running_attempt(conn, batch_id: str) -> tuple[int, str, int] | None:
     return (int(row[0]), str(row[1]), int(row[2])) if row else None
 
 
+def latest_attempt(conn, batch_id: str) -> tuple[str, str | None] | None:
+    """(status, error) of the batch's latest attempt, or None when it has none."""
+    row = conn.execute(
+        "select status, error from audit.loads where batch_id = %s order by load_id desc limit 1",
+        (batch_id,),
+    ).fetchone()
+    return (str(row[0]), row[1]) if row else None
+
+
 def published_rows(conn, batch_id: str) -> int | None:
     """The rows a batch published when one of its attempts succeeded, else None."""
     row = conn.execute(

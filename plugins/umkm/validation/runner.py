@@ -25,7 +25,7 @@ from typing import Any
 
 from psycopg import sql
 
-from umkm.connectors.errors import ReferenceNotLoaded
+from umkm.connectors.errors import BatchStateError, ReferenceNotLoaded
 from umkm.loading import audit
 from umkm.loading.extract import snapshot_lock
 from umkm.naming import batch_ident, batch_table, parse_snapshot
@@ -262,6 +262,7 @@ def validate_batch(
         else:
             target_name = batch_table(source_id, snap)
             if not _exists(conn, target_name):
+                _raise_if_discarded(conn, source_id, snap, batch_id)
                 raise LookupError(
                     f"batch table {target_name} does not exist: land the batch first "
                     f"(umkm ingest), or validate the published snapshot with --snapshot only"
@@ -370,6 +371,24 @@ def validate_batch(
             outcome,
         )
     return outcome
+
+
+def _raise_if_discarded(conn, source_id: str, snap: date, batch_id: str) -> None:
+    """A batch whose table is gone because a run discarded it (its validation failed
+    critically, or an operator discarded it): say so in one line, not "does not exist"
+    (a second run holding the same batch meets this after the first one's failure)."""
+    latest = audit.latest_attempt(conn, batch_id)
+    if latest is None or latest[0] != "failed":
+        return
+    why = (latest[1] or "no reason recorded").splitlines()[0][:300]
+    raise BatchStateError(
+        source_id,
+        snap.isoformat(),
+        "",
+        f"batch {batch_id} was discarded ({why}); nothing was validated",
+        f"see audit.loads; pull a new delivery with umkm ingest {source_id} "
+        f"--snapshot {snap.isoformat()}",
+    )
 
 
 def _adjust_published_counts(conn, source_id: str, snap: date) -> None:
