@@ -9,8 +9,8 @@ again and found unchanged, and the dbt build is skipped, as in the DAGs), and th
 at a smaller scale.
 
     .venv/bin/python bench/bench_pipeline.py --scale 0.1 [--baseline-scale 0.01] [--keep]
-        [--warehouse-url postgresql://postgres@127.0.0.1:5432/postgres] [--profile heldout]
-        [--snapshots 3]
+        [--keep-work-tables] [--warehouse-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--profile heldout] [--snapshots 3]
 
 `--profile` is the simulator's noise profile (docs/SIMULATOR.md, "Noise profiles"; the
 file name gets `-heldout` for the held-out one).
@@ -23,6 +23,12 @@ January). Each gets its own table, `calibration_s` (measured just before it), to
 calibration_s and the warehouse size it added; a summary table and the trend of the
 further snapshots' totals follow. The JSON keeps the first snapshot's keys and adds
 `monthly`; its file name gets `-m<N>`.
+
+The dbt stage is the pipeline's own build (`umkm.transform.marts.build_and_publish`): the
+marts built aside and published at once, entity resolution's work tables emptied after it
+(`--keep-work-tables` keeps them, for `bench/bench_splink.py`), so the warehouse size is
+the pipeline's. Each build's `run_results.json` (every model's and test's seconds) is kept
+as `.local/bench/run_results-bench_<scale>-<snapshot>.json`.
 
 The numbers are measured, never asserted: this is not a test. Each stage runs in its own
 process (`--stage ...` re-enters this script) so its peak memory is its own. The benchmark
@@ -132,18 +138,26 @@ def stage_publish(url: str, snapshot: str) -> dict:
 
 
 def stage_dbt(url: str, snapshot: str) -> dict:
-    """`dbt build`, unless raw and the project are as the last build left them (the
-    warehouse_build DAG's needs_build)."""
+    """The pipeline's build (umkm.transform.marts.build_and_publish: the marts built aside and
+    published at once, the work tables emptied after it, unless UMKM_KEEP_WORK_TABLES=1),
+    unless raw and the project are as the last build left them (the warehouse_build DAG's
+    needs_build). dbt's run_results.json of the build is kept beside the benchmark's JSON
+    (`run_results-<scale>-<snapshot>.json`: each model's and test's seconds)."""
+    import shutil
+
     from umkm.naming import parse_snapshot
     from umkm.transform.build_state import begin_build, finish_build
-    from umkm.transform.dbt import run_dbt
+    from umkm.transform.dbt import target_dir
+    from umkm.transform.marts import build_and_publish
 
     decision = begin_build(parse_snapshot(snapshot), url=url)
     if not decision.needed:
         return {"build": {"status": "skipped", "reason": decision.reason}}
-    run_dbt(["build"], url=url, variables={"snapshot": snapshot}, capture=True)
+    build_and_publish({"snapshot": snapshot}, url=url)
     finish_build(decision.build_id, url=url)
-    return {"build": {"status": "built", "reason": decision.reason}}
+    kept = settings.state_dir() / "bench" / f"run_results-{url.rsplit('/', 1)[-1]}-{snapshot}.json"
+    shutil.copyfile(target_dir() / "run_results.json", kept)
+    return {"build": {"status": "built", "reason": decision.reason, "run_results": str(kept)}}
 
 
 def stage_report(url: str, snapshot: str) -> dict:
@@ -477,6 +491,12 @@ def main() -> int:
         help="the simulator's noise profile (docs/SIMULATOR.md)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument(
+        "--keep-work-tables",
+        action="store_true",
+        help="keep entity resolution's work tables after each build (UMKM_KEEP_WORK_TABLES=1; "
+        "bench/bench_splink.py reads them)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="loader processes for ingest")
     parser.add_argument(
         "--warehouse-url",
@@ -528,6 +548,8 @@ def main() -> int:
     try:
         with start_simulator(args.seed, args.scale, snapshots, profile=args.profile) as sim:
             env = {**os.environ, **sim.env, "UMKM_BENCH_WORKERS": str(args.workers)}
+            if args.keep_work_tables:
+                env["UMKM_KEEP_WORK_TABLES"] = "1"
             # the simulator's CPU: serving the feeds here costs what a partner's server would
             started, cpu = time.monotonic(), cpu_of(sim.pid)
             results["stages"] = pipeline(url, env)

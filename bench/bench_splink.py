@@ -1,19 +1,19 @@
 """Benchmark: Splink 4 (DuckDB) beside our entity resolution, on the same staged records.
 
 Reads the records of `intermediate.int_entity_records` from a built warehouse (one kept by
-`bench/bench_pipeline.py --scale S --keep`) and gives Splink our Fellegi-Sunter model as
-it is defined in dbt (the definitions below, one place: COLUMNS, COMPARISONS, BLOCKS,
-and the settings and training sessions read from dbt_project/macros/entity_resolution.sql):
-the same comparisons and levels, term-frequency adjustments on the same exact levels, the
-same blocking rules, u by random sampling of as many pairs as ours draws, m by EM over our
-training sessions (pairs that are candidates and agree on the session's comparisons), the
-prior as ours computes it (the fixed point of the expected matching pairs among the
-candidates), our match-probability threshold and our guard against chained clusters.
-Then it rebuilds our entity resolution on the same warehouse (`dbt run`, timed), checks
-that both give every candidate pair the same level on every comparison, and prints for
-both pairwise precision, recall and F1 against the simulator's truth
-(`umkm.evaluation.pairwise`), seconds, and what each model learned; with `calibration_s`
-(bench_pipeline.CALIBRATION_SQL) and the machine's cores and load.
+`bench/bench_pipeline.py --scale S --keep --keep-work-tables`) and gives Splink our
+Fellegi-Sunter model as it is defined in dbt (the definitions below, one place: COLUMNS,
+COMPARISONS, BLOCKS, and the settings and training sessions read from
+dbt_project/macros/entity_resolution.sql): the same comparisons and levels, term-frequency
+adjustments on the same exact levels, the same blocking rules, u by random sampling of as
+many pairs as ours draws, m by EM over our training sessions (pairs that are candidates
+and agree on the session's comparisons), the prior as ours computes it (the fixed point of
+the expected matching pairs among the candidates), our match-probability threshold and our
+guard against chained clusters. Then it rebuilds our entity resolution on the same
+warehouse (`dbt run`, timed), checks that both give every candidate pair the same level on
+every comparison, and prints for both pairwise precision, recall and F1 against the
+simulator's truth (`umkm.evaluation.pairwise`), seconds, and what each model learned; with
+`calibration_s` (bench_pipeline.CALIBRATION_SQL) and the machine's cores and load.
 
     make bench-splink SCALE=0.1                 # installs bench/requirements-splink.txt
     .venv/bin/python bench/bench_splink.py --scale 0.1 [--url postgresql://...]
@@ -765,7 +765,7 @@ def _check_warehouse(url: str, scale: float) -> str | None:
 
     fix = (
         f"build it first: .venv/bin/python bench/bench_pipeline.py --scale {scale} --keep "
-        "--no-rerun (or pass --url of a built warehouse)"
+        "--keep-work-tables --no-rerun (or pass --url of a built warehouse)"
     )
     try:
         with connect(url) as conn:
