@@ -25,18 +25,24 @@ cross join lateral (
 {%- endmacro %}
 
 {#- A staging model's first CTE body: the source's raw records (`raw_records`: snapshot,
-    record_id, record) with their text fields parsed once (macro parsed_matching_text);
-    `shop_name`, `owner_name` and `street` are expressions over `raw_records`. -#}
-{% macro raw_records_parsed(source_id, shop_name, owner_name, street) -%}
+    record_id, record, and with `loaded_at` their loaded_at) with their text fields parsed
+    once (macro parsed_matching_text), those for which `where` holds; `shop_name`,
+    `owner_name` and `street` are expressions over `raw_records`. -#}
+{% macro raw_records_parsed(source_id, shop_name, owner_name, street, where='true',
+                            loaded_at=false) -%}
 select
     raw_records.snapshot,
     raw_records.record_id,
     raw_records.record,
+    {% if loaded_at -%}
+    raw_records.loaded_at,
+    {% endif -%}
     parsed.name_clean,
     parsed.owner_tokens,
     parsed.address_parts
 from {{ source(source_id, source_id) }} as raw_records
 {{ parsed_matching_text(shop_name, owner_name, street) }}
+where {{ where }}
 {%- endmacro %}
 
 {#- An owner's name from its tokens (public.umkm_person_tokens: titles and degrees off):

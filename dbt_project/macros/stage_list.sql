@@ -32,12 +32,14 @@ null::text
 {%- set fields = found[0].fields -%}
 {%- set formats = found[0].formats -%}
 {%- set by_code = 'regency_code' in fields -%}
-{%- if not by_code %}
-{{ config(pre_hook=[
+{%- set remember = [] -%}
+{%- if not by_code -%}
+{%- do remember.append(
     "{{ remember_regencies('" ~ source_id ~ "', '" ~ fields.city ~ "', '"
-    ~ fields.get('province', '') ~ "') }}",
-]) }}
+    ~ fields.get('province', '') ~ "') }}"
+) -%}
 {%- endif %}
+{{ config(**staging_by_snapshot_config(source_id, pre_hook=remember)) }}
 with
 
 source as (
@@ -46,6 +48,8 @@ source as (
         list_field(fields, 'shop_name', 'raw_records'),
         list_field(fields, 'owner_name', 'raw_records'),
         list_field(fields, 'street', 'raw_records'),
+        where=snapshots_to_stage(source_id, 'raw_records'),
+        loaded_at=true,
     ) | indent(4) }}
 ),
 
@@ -67,6 +71,7 @@ platform_lists as materialized (
     from (
         select distinct coalesce({{ list_field(fields, 'platforms', 'raw_records') }}, '') as platform_online
         from {{ source(source_id, source_id) }} as raw_records
+        where {{ snapshots_to_stage(source_id, 'raw_records') }}
     ) as texts
 ),
 
@@ -126,7 +131,8 @@ final as (
         platform_lists.platforms_declared
         {%- else -%}
         null::text[] as platforms_declared
-        {%- endif %}
+        {%- endif %},
+        source.loaded_at as raw_loaded_at
     from source
     cross join pii_key
     {% if 'platforms' in fields -%}

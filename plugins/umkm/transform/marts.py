@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import errors, sql
 
+from umkm.transform.staging import restage_if_inputs_changed
 from umkm.warehouse import connect
 
 log = logging.getLogger("umkm.transform")
@@ -187,6 +188,10 @@ def publish(conn, *, patience: float = PATIENCE_SECONDS) -> Publication:
 
 
 def _acquire(url: str | None) -> psycopg.Connection:
+    from umkm.warehouse.bootstrap import ensure_schema
+    from umkm.warehouse.db import warehouse_url
+
+    ensure_schema(url or warehouse_url())  # a deployment's new migrations, before the build
     conn = connect(url, autocommit=True)
     try:
         got = conn.execute(
@@ -198,6 +203,7 @@ def _acquire(url: str | None) -> psycopg.Connection:
         cleared = clear_build_schema(conn)
         if cleared:
             log.info("event=marts_build_cleared relations=%s", cleared)
+        restage_if_inputs_changed(conn)  # staging is incremental by snapshot
     except BaseException:
         conn.close()
         raise
