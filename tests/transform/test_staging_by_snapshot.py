@@ -6,7 +6,8 @@ On the hand-made world (two snapshots), with the pipeline's build (`build_and_pu
 2. after one record of tokopedia's latest snapshot changes (a new delivery), one record of
    bukalapak's leaves (validation of published rows), and shopee's earlier snapshot goes
    from raw, the next build rewrites exactly those three source-snapshots in staging: every
-   other staged row keeps its physical row version (`xmin`);
+   other staged row keeps its physical row version (`xmin`), though the BPS reference was
+   reloaded meanwhile (same codes and names);
 3. a change of the build's inputs (here: the recorded digest no longer matches) drops the
    staging tables and stages everything again, and the result equals what the incremental
    builds left, row for row, in staging and in the marts.
@@ -14,9 +15,11 @@ On the hand-made world (two snapshots), with the pipeline's build (`build_and_pu
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from tests.transform.world import BUILD_VARIABLES, PREVIOUS, SNAPSHOT, insert_world
+from tests.transform.world import BUILD_VARIABLES, PREVIOUS, SNAPSHOT, insert_bps, insert_world
 from umkm.transform import marts
 from umkm.warehouse.db import connect
 
@@ -95,6 +98,8 @@ def test_a_build_stages_only_the_changed_snapshots_and_equals_a_full_one(warehou
             (SNAPSHOT, SNAPSHOT),
         ).fetchone()[0]
         conn.execute("delete from raw.shopee where snapshot = %s", (PREVIOUS,))
+        # the yearly reload of the BPS reference, with the same codes and names
+        insert_bps(conn, snapshot=date(2018, 1, 1))
     marts.build_and_publish(BUILD_VARIABLES, url=url)
     after = _versions(url)
     rewritten = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
