@@ -18,7 +18,9 @@
         {{ return('') }}
     {%- endif -%}
     {%- set unfinished = [] -%}
+    {%- set built = [] -%}
     {%- for result in results -%}
+        {%- do built.append(result.node.unique_id) -%}
         {%- if result.status in ['error', 'fail', 'skipped', 'runtime error'] -%}
             {%- do unfinished.append(result.node.name ~ ': ' ~ result.status) -%}
         {%- endif -%}
@@ -27,10 +29,6 @@
         {{ log('work tables kept: ' ~ unfinished | length ~ ' nodes did not succeed (' ~ unfinished[:3] | join(', ') ~ ')', info=true) }}
         {{ return('') }}
     {%- endif -%}
-    {%- set built = [] -%}
-    {%- for result in results -%}
-        {%- do built.append(result.node.unique_id) -%}
-    {%- endfor -%}
     {%- set tables = [] -%}
     {%- for node in graph.nodes.values() -%}
         {%- if node.resource_type == 'model' and node.config.meta.get('work_table')

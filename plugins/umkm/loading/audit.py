@@ -90,25 +90,22 @@ def latest_attempt(conn, batch_id: str) -> tuple[str, str | None] | None:
     return (str(row[0]), row[1]) if row else None
 
 
+def closed_batch(conn, batch_id: str) -> tuple[int, str | None] | None:
+    """(rows_loaded, unchanged_of) of the batch's latest successful attempt, or None when
+    none succeeded. `unchanged_of` names the batch it found its delivery equal to (None when
+    it published its own rows)."""
+    row = conn.execute(
+        "select rows_loaded, unchanged_of from audit.loads where batch_id = %s "
+        "and status = 'success' order by load_id desc limit 1",
+        (batch_id,),
+    ).fetchone()
+    return (int(row[0]), row[1]) if row else None
+
+
 def published_rows(conn, batch_id: str) -> int | None:
     """The rows a batch published when one of its attempts succeeded, else None."""
-    row = conn.execute(
-        "select rows_loaded from audit.loads where batch_id = %s and status = 'success' "
-        "order by load_id desc limit 1",
-        (batch_id,),
-    ).fetchone()
-    return int(row[0]) if row else None
-
-
-def unchanged_of(conn, batch_id: str) -> str | None:
-    """The batch a successful attempt of `batch_id` found its delivery equal to, or None
-    (never succeeded, or published its own rows)."""
-    row = conn.execute(
-        "select unchanged_of from audit.loads where batch_id = %s and status = 'success' "
-        "order by load_id desc limit 1",
-        (batch_id,),
-    ).fetchone()
-    return row[0] if row else None
+    closed = closed_batch(conn, batch_id)
+    return closed[0] if closed else None
 
 
 def latest_success(conn, source_id: str, snapshot: date) -> dict[str, Any] | None:

@@ -122,6 +122,11 @@ def lock_wait() -> float:
     return max(0.0, float(value)) if value else DEFAULT_LOCK_WAIT
 
 
+def _load_lock_key(source_id: str, snapshot: date) -> str:
+    """The advisory-lock key of a source and snapshot (hashed by the server)."""
+    return f"umkm-ingest:{source_id}:{snapshot}"
+
+
 def take_load_lock(db, source_id: str, snapshot: date, *, transaction: bool = False) -> None:
     """Take the load lock of a source and snapshot on `db`, waiting up to `lock_wait()` for
     another writer (another run's load, validation or publish of the same snapshot) to end;
@@ -131,7 +136,7 @@ def take_load_lock(db, source_id: str, snapshot: date, *, transaction: bool = Fa
     releases. Polled rather than blocking, so the wait is bounded, logged once and named in
     the error.
     """
-    key = f"umkm-ingest:{source_id}:{snapshot}"
+    key = _load_lock_key(source_id, snapshot)
     kind = "pg_try_advisory_xact_lock" if transaction else "pg_try_advisory_lock"
     query = f"select {kind}(hashtextextended(%s, 0))"
     wait = lock_wait()
@@ -169,7 +174,7 @@ def snapshot_lock(db, source_id: str, snapshot: date) -> Iterator[None]:
     load by as long as the server takes to end the session, and a publish right after the
     load could find it still held (seen under load as "a load of this snapshot is running").
     """
-    key = f"umkm-ingest:{source_id}:{snapshot}"
+    key = _load_lock_key(source_id, snapshot)
     take_load_lock(db, source_id, snapshot)
     try:
         yield

@@ -178,10 +178,11 @@ def skip_if_unchanged(
     snap = parse_snapshot(snapshot)
     with connect(url or warehouse_url(), autocommit=True) as db, db.transaction():
         take_load_lock(db, source_id, snap, transaction=True)
-        if audit.published_rows(db, batch_id) is not None:
+        closed = audit.closed_batch(db, batch_id)
+        if closed is not None:
             # another run holding the same batch closed it meanwhile (published, or found
             # unchanged): its answer stands, and validation and publish find it done
-            return audit.unchanged_of(db, batch_id)
+            return closed[1]
         attempt, checkpoint = _awaiting_publish(db, source_id, snap, batch_id)
         load_id, mode, _ = attempt
         mark = audit.get_fingerprint(db, load_id)
