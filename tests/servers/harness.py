@@ -16,6 +16,7 @@ from psycopg import sql
 from servers.feeds import FeedServer
 from umkm.connectors.http import RetryPolicy
 from umkm.sources import get_source, load_registry
+from umkm.warehouse import raw_history
 from umkm.warehouse.db import connect
 
 #: quick retries for tests (waits of milliseconds; Retry-After still honoured)
@@ -52,7 +53,7 @@ def reset_warehouse(url: str) -> None:
         ).fetchall()
         for (name,) in batches:
             db.execute(sql.SQL("drop table {}").format(sql.Identifier("raw", name)))
-        tables = [sql.Identifier("raw", s) for s in load_registry()]
+        tables = [t for s in load_registry() for t in raw_history.storage_idents(s)]
         tables += [sql.Identifier("quarantine", s) for s in load_registry()]
         audit_tables = ("loads", "checkpoints", "watermarks", "builds")
         tables += [sql.Identifier("audit", t) for t in audit_tables]

@@ -198,3 +198,47 @@ def test_the_quarantine_is_keyed_by_delivered_item_and_old_duplicates_go(warehou
         assert kept == [("first",)]
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute(insert, ("third",))
+
+
+def test_a_raw_table_from_before_history_stored_once_moves_in_exactly(warehouse):
+    """A warehouse whose raw.<source_id> is still a table (one full copy of every record per
+    snapshot): the bootstrap moves its rows into versions and deliveries, once, and the view
+    then reads every row back exactly; records differing only in their activity field share
+    a version."""
+    record = {"shop_name": "Toko A", "city": "Kota Bandung", "last_active": "2017-10-01"}
+    rows = [
+        ("2017-11-15", "1", record),
+        ("2017-11-15", "2", {**record, "shop_name": "Toko B"}),
+        ("2017-12-15", "1", {**record, "last_active": "2017-12-01"}),
+        ("2017-12-15", "2", {**record, "shop_name": "Toko B", "last_active": None}),
+        ("2017-12-15", "3", ["not", "an", "object"]),
+    ]
+    with connect(warehouse) as conn:
+        conn.execute("drop view raw.shopee")
+        conn.execute("truncate raw.shopee__versions, raw.shopee__deliveries")
+        conn.execute(
+            "create table raw.shopee (snapshot date not null, record_id text not null, "
+            "record jsonb not null, batch_id text not null, feed_position bigint not null, "
+            "loaded_at timestamptz not null, primary key (snapshot, record_id))"
+        )
+        for position, (snapshot, rid, rec) in enumerate(rows):
+            conn.execute(
+                "insert into raw.shopee values (%s, %s, %s, 'b1', %s, now())",
+                (snapshot, rid, psycopg.types.json.Jsonb(rec), position),
+            )
+        before = conn.execute(
+            "select snapshot, record_id, record, feed_position from raw.shopee order by 1, 2"
+        ).fetchall()
+        assert "raw.shopee" in bootstrap_module.pending(conn)
+    with connect(warehouse) as conn:
+        bootstrap(conn)
+        kind = conn.execute("select relkind from pg_class where oid = 'raw.shopee'::regclass")
+        assert kind.fetchone()[0] == "v"
+        after = conn.execute(
+            "select snapshot, record_id, record, feed_position from raw.shopee order by 1, 2"
+        ).fetchall()
+        versions = conn.execute("select count(*) from raw.shopee__versions").fetchone()[0]
+        assert bootstrap_module.pending(conn) == []
+        conn.execute("truncate raw.shopee__versions, raw.shopee__deliveries")
+    assert after == before
+    assert versions == 3  # Toko A, Toko B (its JSON null kept with the delivery), the array

@@ -49,14 +49,11 @@ def create_batch(conn, source_id: str, snapshot: date, batch_id: str) -> None:
     table = batch_ident(source_id, snapshot)
     drop_batch(conn, source_id, snapshot)
     conn.execute(
-        sql.SQL("create unlogged table {} (like {} including defaults)").format(
-            table, raw_ident(source_id)
-        )
-    )
-    conn.execute(
         sql.SQL(
-            "alter table {} alter column snapshot set default {}, "
-            "alter column batch_id set default {}, alter column loaded_at set default now()"
+            "create unlogged table {} (snapshot date not null default {}, "
+            "record_id text not null, record jsonb not null, "
+            "batch_id text not null default {}, feed_position bigint not null, "
+            "loaded_at timestamptz not null default now())"
         ).format(table, sql.Literal(snapshot), sql.Literal(batch_id))
     )
 

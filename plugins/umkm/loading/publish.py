@@ -28,12 +28,9 @@ from umkm.loading.batch import (
 from umkm.loading.extract import take_load_lock
 from umkm.naming import batch_ident, parse_snapshot, snapshot_end
 from umkm.sources import get_source
-from umkm.warehouse import connect, warehouse_url
+from umkm.warehouse import connect, raw_history, warehouse_url
 
 log = logging.getLogger("umkm.loading")
-
-_COLS = sql.SQL("snapshot, record_id, record, batch_id, feed_position, loaded_at")
-
 
 def _state_error(source_id: str, snap: date, problem: str, hint: str) -> BatchStateError:
     return BatchStateError(source_id, snap.isoformat(), "", problem, hint)
@@ -267,37 +264,34 @@ def _apply(db, source_id: str, snap: date, batch_id: str, mode: str) -> int:
 
 
 def _write(db, source_id: str, snap: date, mode: str) -> int:
-    raw, batch = raw_ident(source_id), batch_ident(source_id, snap)
+    """Store the batch's rows in raw (raw_history: new versions and a delivery per row)."""
+    source = get_source(source_id)
+    deliveries = sql.Identifier("raw", raw_history.deliveries_table(source_id))
+    batch = batch_ident(source_id, snap).as_string(db)
     if mode == "full":
-        db.execute(sql.SQL("delete from {} where snapshot = %s").format(raw), (snap,))
-        cur = db.execute(
-            sql.SQL("insert into {} ({}) select {} from {}").format(raw, _COLS, _COLS, batch)
-        )
-        return cur.rowcount
+        db.execute(sql.SQL("delete from {} where snapshot = %s").format(deliveries), (snap,))
+        return db.execute(raw_history.insert_sql(source, batch)).rowcount
     # incremental: carry the latest earlier snapshot forward when this one is not there yet
+    # (its delivery rows only: the versions are shared)
     present = db.execute(
-        sql.SQL("select exists (select 1 from {} where snapshot = %s)").format(raw), (snap,)
+        sql.SQL("select exists (select 1 from {} where snapshot = %s)").format(deliveries),
+        (snap,),
     ).fetchone()[0]
     if not present:
         base = db.execute(
-            sql.SQL("select max(snapshot) from {} where snapshot < %s").format(raw), (snap,)
+            sql.SQL("select max(snapshot) from {} where snapshot < %s").format(deliveries),
+            (snap,),
         ).fetchone()[0]
         if base is not None:
             db.execute(
                 sql.SQL(
-                    "insert into {} ({}) select %s, record_id, record, batch_id, feed_position,"
-                    " loaded_at from {} where snapshot = %s"
-                ).format(raw, _COLS, raw),
+                    "insert into {} (snapshot, record_id, version_id, volatile, batch_id, "
+                    "feed_position, loaded_at) select %s, record_id, version_id, volatile, "
+                    "batch_id, feed_position, loaded_at from {} where snapshot = %s"
+                ).format(deliveries, deliveries),
                 (snap, base),
             )
-    cur = db.execute(
-        sql.SQL(
-            "insert into {} ({}) select {} from {} on conflict (snapshot, record_id) do update "
-            "set record = excluded.record, batch_id = excluded.batch_id, "
-            "feed_position = excluded.feed_position, loaded_at = excluded.loaded_at"
-        ).format(raw, _COLS, _COLS, batch)
-    )
-    return cur.rowcount
+    return db.execute(raw_history.insert_sql(source, batch, upsert=True)).rowcount
 
 
 def _quarantine_duplicates(db, source_id: str, snap: date, batch_id: str) -> int:

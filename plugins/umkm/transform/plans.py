@@ -223,7 +223,7 @@ def validation_statements(conn, source_id: str) -> list[Statement]:
                 Statement(f"validation {source_id} {check.name}", query.replace("{batch}", table))
             )
     selection = quarantine.bad_rows_query(
-        source_id, sql.Identifier("raw", source_id), sql.SQL("")
+        source_id, sql.Identifier("raw", source_id), sql.SQL(""), keyed=True
     ).as_string(conn)
     out.append(Statement(f"validation {source_id} quarantine", selection))
     return out

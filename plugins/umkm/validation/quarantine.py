@@ -59,9 +59,13 @@ def bad_rows_query(
     target: sql.Composable,
     where: sql.Composable,
     only: set[str] | None = None,
+    *,
+    keyed: bool = False,
 ) -> sql.Composed:
     """The select of the rows of `target` failing the source's row checks, each with the
-    names of the checks it fails (`failed`). `only`: the checks to evaluate (None: all)."""
+    names of the checks it fails (`failed`). `only`: the checks to evaluate (None: all).
+    `keyed`: `target` is a published `raw.<source_id>` (a view: its rows are named by
+    snapshot and record id, unique there), not a batch table (rows named by ctid)."""
     checks = [
         c
         for c in suites.checks_for(source_id)
@@ -74,11 +78,12 @@ def bad_rows_query(
     return sql.SQL(
         "select q.* from (select t.ref, t.snapshot, t.batch_id, t.record_id, "
         "t.feed_position, t.record, {failed} as failed from ("
-        "select x.ctid as ref, x.*, {copy_no} as copy_no "
+        "select {ref} as ref, x.*, {copy_no} as copy_no "
         "from {target} as x {where}) as t) as q where cardinality(q.failed) > 0"
     ).format(
         failed=sql.SQL(_failed_array(checks) if checks else "array[]::text[]"),
         copy_no=copy_no,
+        ref=sql.SQL("null::tid" if keyed else "x.ctid"),
         target=target,
         where=where,
     )
@@ -90,6 +95,8 @@ def find_bad_rows(
     target: sql.Composable,
     where: sql.Composable,
     only: set[str] | None = None,
+    *,
+    keyed: bool = False,
 ) -> int:
     """Create the temporary table of failing rows of `target`; returns how many there are.
 
@@ -103,7 +110,7 @@ def find_bad_rows(
     conn.execute(
         sql.SQL("create temporary table {bad} on commit drop as {query}").format(
             bad=sql.Identifier(_BAD_TABLE),
-            query=bad_rows_query(source_id, target, where, only),
+            query=bad_rows_query(source_id, target, where, only, keyed=keyed),
         )
     )
     return int(
@@ -122,7 +129,7 @@ def counts_by_expectation(conn) -> dict[str, int]:
     return {str(name): int(count) for name, count in rows}
 
 
-def move_bad_rows(conn, source_id: str, target: sql.Composable) -> int:
+def move_bad_rows(conn, source_id: str, target: sql.Composable, *, keyed: bool = False) -> int:
     """Insert the rows of the temporary table into the quarantine and delete them from
     `target`; returns the rows moved."""
     checks = [c for c in suites.checks_for(source_id) if c.quarantines]
@@ -139,8 +146,11 @@ def move_bad_rows(conn, source_id: str, target: sql.Composable) -> int:
         )
     )
     cur = conn.execute(
-        sql.SQL("delete from {target} where ctid in (select ref from {bad})").format(
-            target=target, bad=sql.Identifier(_BAD_TABLE)
+        sql.SQL("delete from {target} where {row} in (select {ref} from {bad})").format(
+            target=target,
+            row=sql.SQL("(snapshot, record_id)" if keyed else "ctid"),
+            ref=sql.SQL("snapshot, record_id" if keyed else "ref"),
+            bad=sql.Identifier(_BAD_TABLE),
         )
     )
     return cur.rowcount
@@ -154,18 +164,19 @@ def quarantine_rows(
     *,
     move: bool = True,
     only: set[str] | None = None,
+    keyed: bool = False,
 ) -> QuarantineResult:
     """Find the rows of `target` failing row-level checks and (if `move`) quarantine them.
 
     `only`: evaluate just these row checks (see find_bad_rows); an empty set finds nothing
-    without reading the table.
+    without reading the table. `keyed`: see bad_rows_query.
     """
     if only is not None and not only:
         return QuarantineResult(0, 0, {})
     with conn.transaction():
-        failing = find_bad_rows(conn, source_id, target, where or sql.SQL(""), only)
+        failing = find_bad_rows(conn, source_id, target, where or sql.SQL(""), only, keyed=keyed)
         by_expectation = counts_by_expectation(conn) if failing else {}
-        moved = move_bad_rows(conn, source_id, target) if (move and failing) else 0
+        moved = move_bad_rows(conn, source_id, target, keyed=keyed) if (move and failing) else 0
     return QuarantineResult(failing, moved, by_expectation)
 
 

@@ -313,7 +313,7 @@ def validate_batch(
             if r["name"] in checks and checks[r["name"]].quarantines and r["unexpected_count"] != 0
         }
         moved = quarantine_rows(
-            conn, source_id, target, where, move=quarantine, only=failing_checks
+            conn, source_id, target, where, move=quarantine, only=failing_checks, keyed=published
         )
         rate = moved.rows_failing / rows_checked if rows_checked else 0.0
         limit = max_quarantine_rate()

@@ -11,9 +11,10 @@ whose checksum differs from the one recorded in `audit.schema_functions` is appl
 git's. The migrations that first defined a function still run on a new warehouse (before the
 files), so a migration sees the functions as the migrations before it left them.
 
-Then the per-source tables (`raw.<source_id>`, `quarantine.<source_id>`) are created from the
-source registry, so adding a source needs no hand-written DDL. Safe to run concurrently
-(advisory lock) and repeatedly.
+Then the per-source tables are created from the source registry (`raw.<source_id>`, a view
+over the two tables of raw_history, and `quarantine.<source_id>`), so adding a source needs no
+hand-written DDL; a warehouse from before raw_history has its raw rows moved in, once. Safe to
+run concurrently (advisory lock) and repeatedly.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from umkm.sources import load_registry
+from umkm.warehouse import raw_history
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 FUNCTIONS_DIR = Path(__file__).with_name("functions")
@@ -76,16 +78,7 @@ def function_files() -> list[FunctionFile]:
     ]
 
 
-RAW_TABLE_DDL = """
-create table if not exists raw.{sid} (
-    snapshot date not null,
-    record_id text not null,
-    record jsonb not null,
-    batch_id text not null,
-    feed_position bigint not null,
-    loaded_at timestamptz not null,
-    primary key (snapshot, record_id)
-);
+QUARANTINE_TABLE_DDL = """
 create table if not exists quarantine.{sid} (
     quarantine_id bigserial primary key,
     snapshot date not null,
@@ -116,7 +109,11 @@ $keyed$;
 
 
 def source_tables_sql() -> str:
-    return "\n".join(RAW_TABLE_DDL.format(sid=sid) for sid in load_registry())
+    """Per source: raw (raw_history: two tables and the view over them) and quarantine."""
+    return "\n".join(
+        raw_history.tables_sql(source) + QUARANTINE_TABLE_DDL.format(sid=sid)
+        for sid, source in load_registry().items()
+    )
 
 
 def bootstrap(conn) -> list[str]:
@@ -166,13 +163,13 @@ class SchemaNotCurrent(RuntimeError):
 def pending(conn) -> list[str]:
     """What `bootstrap` would apply now, read without writing anything: migrations not
     recorded, function files new or changed, the registry's per-source tables missing."""
-    names = {
-        row[0]
-        for row in conn.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
+    kinds = dict(
+        conn.execute(
+            "select table_schema || '.' || table_name, table_type from information_schema.tables "
             "where table_schema in ('audit', 'raw', 'quarantine')"
-        )
-    }
+        ).fetchall()
+    )
+    names = set(kinds)
     done = (
         dict(conn.execute("select version, checksum from audit.schema_migrations").fetchall())
         if "audit.schema_migrations" in names
@@ -190,7 +187,13 @@ def pending(conn) -> list[str]:
         for row in conn.execute("select indexname from pg_indexes where schemaname = 'quarantine'")
     }
     for sid in load_registry():
-        out += [t for t in (f"raw.{sid}", f"quarantine.{sid}") if t not in names]
+        stored = [
+            f"raw.{raw_history.versions_table(sid)}",
+            f"raw.{raw_history.deliveries_table(sid)}",
+        ]
+        out += [t for t in (*stored, f"quarantine.{sid}") if t not in names]
+        if kinds.get(f"raw.{sid}") != "VIEW":
+            out.append(f"raw.{sid}")
         if f"{sid}_delivered_item" not in indexes:
             out.append(f"quarantine.{sid}_delivered_item")
     return out

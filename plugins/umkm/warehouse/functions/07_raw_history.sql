@@ -1,0 +1,31 @@
+-- Writes through the view raw.<source_id> (umkm.warehouse.raw_history): a replay, validation
+-- of a published snapshot, a hand fix. Publish writes the two tables set-wise instead. Row by
+-- row: a delivery is deleted, or (insert, update) the whole record is stored as its version
+-- (once per content) and its delivery row written.
+create or replace function public.umkm_raw_write() returns trigger
+language plpgsql as $$
+declare
+    versions text := format('raw.%I', tg_table_name || '__versions');
+    deliveries text := format('raw.%I', tg_table_name || '__deliveries');
+begin
+    if tg_op in ('UPDATE', 'DELETE') then
+        execute format('delete from %s where snapshot = $1 and record_id = $2', deliveries)
+        using old.snapshot, old.record_id;
+    end if;
+    if tg_op = 'DELETE' then
+        return old;
+    end if;
+    execute format(
+        'insert into %s (version_id, record) values (md5($1::text)::uuid, $1) '
+        'on conflict do nothing',
+        versions
+    ) using new.record;
+    execute format(
+        'insert into %s (snapshot, record_id, version_id, volatile, batch_id, feed_position, '
+        'loaded_at) values ($1, $2, md5($3::text)::uuid, null, $4, $5, $6)',
+        deliveries
+    ) using new.snapshot, new.record_id, new.record, new.batch_id, new.feed_position,
+        new.loaded_at;
+    return new;
+end
+$$;
