@@ -39,7 +39,9 @@ null::text
     ~ fields.get('province', '') ~ "') }}"
 ) -%}
 {%- endif %}
-{{ config(**staging_by_snapshot_config(source_id, pre_hook=remember)) }}
+{{ config(**staging_by_snapshot_config(
+    source_id, not_null=['snapshot', 'source_id', 'record_id', 'is_active'], pre_hook=remember
+)) }}
 with
 
 source as (

@@ -42,6 +42,7 @@ end
 {%- set session = session_hooks({'enable_mergejoin': 'off'}) -%}
 {{ config(**staging_by_snapshot_config(
     source_id,
+    not_null=['snapshot', 'source_id', 'record_id', 'is_brand_store', 'is_closed', 'is_dormant'],
     pre_hook=[
         "{{ remember_regencies('" ~ source_id ~ "', '" ~ fields.city ~ "', '" ~ fields.province ~ "') }}",
     ] + session['pre_hook'],

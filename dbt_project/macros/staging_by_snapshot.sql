@@ -10,15 +10,19 @@
     after a change of the project, the warehouse functions or the pseudonymisation key,
     stages everything: the pipeline's build drops the staging tables when those inputs
     changed (umkm.transform.staging, under the build lock). A `dbt build` run by hand after
-    such a change needs `--full-refresh`. -#}
-{% macro staging_by_snapshot_config(source_id, pre_hook=[], post_hook=[]) -%}
+    such a change needs `--full-refresh`. Each is keyed by (snapshot, record_id), a primary
+    key the warehouse enforces as a snapshot's rows go in, with its not-null columns
+    (`not_null`; macro enforce_keys), instead of tests over every snapshot held. -#}
+{% macro staging_by_snapshot_config(source_id, not_null, pre_hook=[], post_hook=[]) -%}
 {{- return({
     'materialized': 'incremental',
     'incremental_strategy': 'delete+insert',
     'unique_key': 'snapshot',
     'on_schema_change': 'fail',
     'pre_hook': ["{{ forget_vanished_snapshots('" ~ source_id ~ "') }}"] + pre_hook,
-    'post_hook': post_hook,
+    'post_hook': [
+        "{{ enforce_keys(['snapshot', 'record_id'], " ~ not_null ~ ") }}",
+    ] + post_hook,
 }) -}}
 {%- endmacro %}
 

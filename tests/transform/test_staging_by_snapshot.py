@@ -10,7 +10,9 @@ On the hand-made world (two snapshots), with the pipeline's build (`build_and_pu
    reloaded meanwhile (same codes and names);
 3. a change of the build's inputs (here: the recorded digest no longer matches) drops the
    staging tables and stages everything again, and the result equals what the incremental
-   builds left, row for row, in staging and in the marts.
+   builds left, row for row, in staging and in the marts;
+4. each staging table is keyed by (snapshot, record_id) in the warehouse, and the test
+   `enforced_keys` fails without the key, which the next build puts back.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 
 from tests.transform.world import BUILD_VARIABLES, PREVIOUS, SNAPSHOT, insert_bps, insert_world
 from umkm.transform import marts
+from umkm.transform.dbt import DbtError, run_dbt
 from umkm.warehouse.db import connect
 
 pytestmark = pytest.mark.usefixtures("warehouse")
@@ -132,3 +135,37 @@ def test_a_build_stages_only_the_changed_snapshots_and_equals_a_full_one(warehou
     assert all(full[key].isdisjoint(after[key]) for key in full)  # every row written again
     assert _contents(url, "staging", INCREMENTAL) == staged
     assert _contents(url, "marts", watched) == published
+
+    # 4. keys the warehouse enforces (macro enforce_keys): every incremental staging table
+    # is keyed by (snapshot, record_id); the test `enforced_keys` fails without the key, and
+    # the next build puts it back
+    with connect(url) as conn:
+        keyed = conn.execute(
+            "select c.conrelid::regclass::text, pg_get_constraintdef(c.oid) from pg_constraint c "
+            "where c.conrelid::regclass::text like 'staging.%' and c.contype = 'p'"
+        ).fetchall()
+        not_null = conn.execute(
+            "select attname from pg_attribute where attrelid = "
+            "'staging.stg_tokopedia__merchants'::regclass and attnotnull and attnum > 0"
+        ).fetchall()
+    assert {(f"staging.{m}", "PRIMARY KEY (snapshot, record_id)") for m in INCREMENTAL} <= set(
+        keyed
+    )
+    assert {name for (name,) in not_null} >= {"source_id", "is_brand_store", "is_closed"}
+    with connect(url) as conn:
+        conn.execute(
+            "alter table staging.stg_tokopedia__merchants "
+            "drop constraint stg_tokopedia__merchants_pkey"
+        )
+    with pytest.raises(DbtError, match="enforced_keys_stg_tokopedia__merchants"):
+        run_dbt(
+            ["test", "--select", "stg_tokopedia__merchants,test_name:enforced_keys"],
+            url=url,
+            capture=True,
+        )
+    marts.build_and_publish(BUILD_VARIABLES, url=url)
+    run_dbt(
+        ["test", "--select", "stg_tokopedia__merchants,test_name:enforced_keys"],
+        url=url,
+        capture=True,
+    )

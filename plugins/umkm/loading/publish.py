@@ -32,6 +32,7 @@ from umkm.warehouse import connect, raw_history, warehouse_url
 
 log = logging.getLogger("umkm.loading")
 
+
 def _state_error(source_id: str, snap: date, problem: str, hint: str) -> BatchStateError:
     return BatchStateError(source_id, snap.isoformat(), "", problem, hint)
 

@@ -301,12 +301,10 @@ models:
       (docs/BRIDGE.md), dates parsed to WIB dates, commodity from the category words, personal
       data as keyed hashes and matching keys (street addresses too).
     data_tests:
-      - unique_combination:
+      - enforced_keys:
           arguments:
-            columns: [snapshot, record_id]
-      - not_null_columns:
-          arguments:
-            columns: [snapshot, source_id, record_id, is_brand_store, is_closed, is_dormant]
+            primary_key: [snapshot, record_id]
+            not_null: [snapshot, source_id, record_id, is_brand_store, is_closed, is_dormant]
     columns:
       - name: snapshot
         description: Snapshot date.
@@ -392,12 +390,10 @@ models:
       into a list, and the owner's name, national ID, phone, e-mail and street address as
       keyed hashes and matching keys.
     data_tests:
-      - unique_combination:
+      - enforced_keys:
           arguments:
-            columns: [snapshot, record_id]
-      - not_null_columns:
-          arguments:
-            columns: [snapshot, source_id, record_id, is_active]
+            primary_key: [snapshot, record_id]
+            not_null: [snapshot, source_id, record_id, is_active]
     columns:
       - name: snapshot
         description: Snapshot date.
