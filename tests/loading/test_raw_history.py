@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 
 from servers.feeds import SNAPSHOT
 from servers.harness import FAST
 
 from umkm.loading import extract_load, publish
+from umkm.warehouse import raw_history
 from umkm.warehouse.db import connect
 
 NEXT = "2017-12-15"
@@ -132,3 +134,24 @@ def test_writes_through_the_view_keep_every_other_snapshot(wh, feed_server):
     expected["999999"] = {**expected[server.records[2]["store_id"]], "store_id": "999999"}
     assert after == expected
     assert _published(wh, SNAPSHOT) == before
+
+
+def test_writes_of_one_source_go_one_at_a_time(wh, feed_server):
+    """Snapshots of a source share versions, so a publish waits for another transaction
+    writing the same source's raw (a backfill's publish of another snapshot) instead of
+    deadlocking with it."""
+    feed_server("apikey-offset", "bukalapak", snapshots=(SNAPSHOT, NEXT))
+    _load(wh, SNAPSHOT)
+    result = extract_load("bukalapak", NEXT, url=wh, policy=FAST)
+    done: list[int] = []
+    with connect(wh) as holder:
+        raw_history.lock_source(holder, "bukalapak")  # another writer, mid-transaction
+        publisher = threading.Thread(
+            target=lambda: done.append(publish("bukalapak", NEXT, result.batch_id, url=wh))
+        )
+        publisher.start()
+        publisher.join(timeout=2.0)
+        assert publisher.is_alive() and not done  # waiting for the other writer
+        holder.commit()
+    publisher.join(timeout=60)
+    assert done and done[0] == len(_published(wh, NEXT)) > 0

@@ -269,6 +269,7 @@ def _write(db, source_id: str, snap: date, mode: str) -> int:
     source = get_source(source_id)
     deliveries = sql.Identifier("raw", raw_history.deliveries_table(source_id))
     batch = batch_ident(source_id, snap).as_string(db)
+    raw_history.lock_source(db, source_id)
     if mode == "full":
         db.execute(sql.SQL("delete from {} where snapshot = %s").format(deliveries), (snap,))
         return db.execute(raw_history.insert_sql(source, batch)).rowcount

@@ -8,6 +8,8 @@ declare
     versions text := format('raw.%I', tg_table_name || '__versions');
     deliveries text := format('raw.%I', tg_table_name || '__deliveries');
 begin
+    -- the source's raw lock (umkm.warehouse.raw_history.lock_key), as publish takes it
+    perform pg_advisory_xact_lock(hashtextextended('umkm-raw:' || tg_table_name, 0));
     if tg_op in ('UPDATE', 'DELETE') then
         execute format('delete from %s where snapshot = $1 and record_id = $2', deliveries)
         using old.snapshot, old.record_id;
