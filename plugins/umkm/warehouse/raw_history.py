@@ -21,7 +21,7 @@ deliveries only.
 Publish writes both tables set-wise (`insert_sql`). Any other write through the view (a
 replay, validation of a published snapshot, a hand fix) goes through the row trigger
 `public.umkm_raw_write` (functions/07_raw_history.sql), which stores the whole record as the
-version. Both take the source's raw lock (`lock_key`) for their transaction. A version
+version. Both take the source's raw lock (`lock_source`) for their transaction. A version
 no delivery refers to any more (a corrected record, a deleted snapshot) stays in
 `__versions`: nothing reads it, and it is what was once delivered.
 """
@@ -49,17 +49,13 @@ def storage_idents(source_id: str) -> list[sql.Identifier]:
     ]
 
 
-def lock_key(source_id: str) -> str:
-    """The advisory-lock key every write of `raw.<source_id>` takes for its transaction
-    (hashed by the server). Snapshots of one source share versions: two publishes of
-    different snapshots at once (a backfill) would each wait on the other's new versions
-    and deadlock, so the writes of one source go one at a time."""
-    return f"umkm-raw:{source_id}"
-
-
 def lock_source(db, source_id: str) -> None:
-    """Take `lock_key(source_id)` for the current transaction, waiting for another writer."""
-    db.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock_key(source_id),))
+    """Take the source's raw lock for the current transaction, waiting for another writer
+    (SQL function `public.umkm_raw_lock`, which the view's write trigger takes too).
+    Snapshots of one source share versions: two publishes of different snapshots at once (a
+    backfill) would each wait on the other's new versions and deadlock, so the writes of one
+    source go one at a time."""
+    db.execute("select public.umkm_raw_lock(%s)", (source_id,))
 
 
 def volatile_keys(source: Source) -> list[str]:

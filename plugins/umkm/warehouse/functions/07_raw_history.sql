@@ -1,15 +1,23 @@
+-- The raw lock of a source (umkm.warehouse.raw_history.lock_source), for the current
+-- transaction: every write of raw.<source_id> takes it, so the writes of one source, which
+-- share record versions, go one at a time instead of deadlocking.
+create or replace function public.umkm_raw_lock(source_id text) returns void
+language sql as $$
+    select pg_advisory_xact_lock(hashtextextended('umkm-raw:' || source_id, 0))
+$$;
+
 -- Writes through the view raw.<source_id> (umkm.warehouse.raw_history): a replay, validation
 -- of a published snapshot, a hand fix. Publish writes the two tables set-wise instead. Row by
 -- row: a delivery is deleted, or (insert, update) the whole record is stored as its version
--- (once per content) and its delivery row written.
+-- (once per content) and its delivery row written; first it takes the source's raw lock, as
+-- publish does.
 create or replace function public.umkm_raw_write() returns trigger
 language plpgsql as $$
 declare
     versions text := format('raw.%I', tg_table_name || '__versions');
     deliveries text := format('raw.%I', tg_table_name || '__deliveries');
 begin
-    -- the source's raw lock (umkm.warehouse.raw_history.lock_key), as publish takes it
-    perform pg_advisory_xact_lock(hashtextextended('umkm-raw:' || tg_table_name, 0));
+    perform public.umkm_raw_lock(tg_table_name);
     if tg_op in ('UPDATE', 'DELETE') then
         execute format('delete from %s where snapshot = $1 and record_id = $2', deliveries)
         using old.snapshot, old.record_id;
