@@ -68,7 +68,7 @@ platform_lists as materialized (
             select distinct lower(btrim(part.item))
             from regexp_split_to_table(texts.platform_online, '[,;/|]+') as part (item)
             where btrim(part.item) <> ''
-            order by 1
+            order by lower(btrim(part.item))
         ) as platforms_declared
     from (
         select distinct coalesce({{ list_field(fields, 'platforms', 'raw_records') }}, '') as platform_online

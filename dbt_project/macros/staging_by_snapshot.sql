@@ -51,7 +51,7 @@
         on delivered.snapshot = staged.snapshot
     where
         staged.snapshot is null
-        or delivered.row_count != staged.row_count
+        or delivered.row_count <> staged.row_count
         or delivered.loaded_at is distinct from staged.loaded_at
 )
 {%- else -%}

@@ -20,10 +20,13 @@
       dropped, not split);
     - a larger block is a shared value (a reseller's phone, a common name word) and is
       split by name within regency: every pair of records with the same normalised name
-      and regency in it (name_regency), and a sorted neighbourhood (name_neighbour): each
-      record against the next er_window records of its regency in the order of its
-      normalised name and of its reversed name (catches a typo at either end), so the
-      candidates grow linearly.
+      and regency in it (name_regency), and, in an identifier block only, a sorted
+      neighbourhood (name_neighbour): each record against the next er_window records of
+      its regency in the order of its normalised name and of its reversed name (catches a
+      typo at either end), so the candidates grow linearly. An oversized weak block is
+      split by name alone: its records share a name word and a regency and nothing more,
+      and at scale 1.0 (default profile) the neighbours found by no other block were
+      22.4M of the 51.0M candidate pairs and made no link (docs/PERFORMANCE.md).
     One row per pair with the blocks that found it. -#}
 {#- Parallel workers for the block keys: generating and sorting the 39.2M keys (scale 1.0)
     is most of the model, and while entity resolution runs nothing else uses the second
@@ -37,9 +40,9 @@
     regency) grows with the density of the data: at scale 1.0 a regency holds 17,000
     records on average, and these blocks up to er_max_block_size made 220 million of the
     candidate pairs of 9.0 million records (24 a record, against 0.7 at scale 0.01), too
-    many to compare. Above er_max_weak_block_size they are oversized: the name blocks and
-    name neighbours split them (the owner's word blocks are dropped), so their pairs grow
-    linearly with the records. -#}
+    many to compare. Above er_max_weak_block_size they are oversized: the name blocks split
+    them (the owner's word blocks are dropped), so their pairs grow linearly with the
+    records. -#}
 {%- set weak_cap = er_setting('er_max_weak_block_size') | int -%}
 {%- set window = er_setting('er_window') | int -%}
 {#- (block name, 64-bit key, when a record has one, split by the name's first and last
@@ -229,6 +232,8 @@ sorted as (
         {%- endfor %}
         rid
     from oversized
+    -- an identifier block's neighbours only: a weak block is split by the name alone
+    where block_bit not in ({{ weak_bits | join(', ') }})
     window
         by_name as (
             partition by block_bit, block_key, match_region order by name_norm, rid
