@@ -159,7 +159,9 @@ blocks as (
     having count(*) >= 2
 ),
 
--- the records of the oversized identifier blocks (few), with their names
+-- the records of the oversized blocks, with their names: the identifier blocks (few) and
+-- the weak name-word blocks (many at scale 1.0); name_blocks splits both, and only the
+-- identifier blocks get name neighbours (`sorted`)
 oversized as (
     select
         blocks.block_bit,
