@@ -205,6 +205,50 @@ def stage_baseline(url: str, snapshot: str) -> dict:
     return {"tokopedia": {"rows": len(frame)}}
 
 
+def stage_transfer_floor(url: str, snapshot: str) -> dict:
+    """The fastest any loader could be against this server: the same pages of the same
+    source, each read whole and decoded only as far as its next cursor, nothing kept or
+    written. Its time is the server's serving plus the transfer; ours and naive both
+    include it, so naive ÷ this is the most a loader's speed-up over the naive one can be
+    on this server and machine (the simulator serves on the same two cores)."""
+    import msgspec
+    import requests
+
+    from umkm.connections import get_connection
+
+    class _Cursor(msgspec.Struct):
+        next_cursor: str | None = None
+
+    decode = msgspec.json.Decoder(_Cursor).decode
+    conn = get_connection("umkm_tokopedia")
+    base = conn.base_url.rstrip("/")
+    pages = 0
+    with requests.Session() as session:
+        token = session.post(
+            f"{base}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(conn.login, conn.password),
+            timeout=30,
+        ).json()["access_token"]
+        cursor = None
+        while True:
+            params = {"snapshot": snapshot, "limit": 5000}
+            if cursor:
+                params["cursor"] = cursor
+            answer = session.get(
+                f"{base}/v1/merchants",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
+            answer.raise_for_status()
+            pages += 1
+            cursor = decode(answer.content).next_cursor
+            if not cursor:
+                break
+    return {"tokopedia": {"pages": pages}}
+
+
 STAGES = {
     "reference": stage_reference,
     "ingest": stage_ingest,
@@ -213,6 +257,7 @@ STAGES = {
     "dbt": stage_dbt,
     "report": stage_report,
     "baseline": stage_baseline,
+    "transfer_floor": stage_transfer_floor,
 }
 
 
@@ -592,7 +637,13 @@ def main() -> int:
             env = {**os.environ, **sim.env}
             naive = run_stage("baseline", base_url, env)
             ours = run_stage("ingest", base_url, {**env, "UMKM_BENCH_SOURCES": "tokopedia"})
-        results["baseline"] = {"scale": base_scale, "naive": naive, "ours": ours}
+            floor = run_stage("transfer_floor", base_url, env)
+        results["baseline"] = {
+            "scale": base_scale,
+            "naive": naive,
+            "ours": ours,
+            "transfer_floor": floor,
+        }
     finally:
         drop_database(f"{name}_baseline")
         if not args.keep:
@@ -621,6 +672,12 @@ def main() -> int:
     )
     if naive["rows_per_s"] and ours["rows_per_s"]:
         print(f"Ours / naive records/s: {ours['rows_per_s'] / naive['rows_per_s']:.1f}x")
+    floor = results["baseline"]["transfer_floor"]
+    print(
+        f"Transfer floor (the same pages read, nothing parsed or kept): {floor['seconds']:.1f}s; "
+        f"naive / floor: {naive['seconds'] / floor['seconds']:.1f}x, the most any loader "
+        "could gain over the naive one here"
+    )
     print(f"Simulator peak RSS: {results['simulator_peak_rss_mib']} MiB")
     rerun_cpu = results.get("rerun_simulator_cpu_s", "-")
     print(f"Simulator CPU: {results['simulator_cpu_s']}s in the pipeline, {rerun_cpu}s in rerun")
