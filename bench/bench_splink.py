@@ -772,9 +772,18 @@ def _check_warehouse(url: str, scale: float) -> str | None:
             found = conn.execute(
                 "select to_regclass('intermediate.int_entity_records') is not null"
             ).fetchone()[0]
+            # the pipeline's build empties it (a work table) unless told to keep it
+            filled = (
+                found
+                and conn.execute(
+                    "select exists (select from intermediate.int_entity_records)"
+                ).fetchone()[0]
+            )
     except psycopg.OperationalError:
         return f"no warehouse at {url}: {fix}"
-    return None if found else f"{url} has no intermediate.int_entity_records: {fix}"
+    if not found:
+        return f"{url} has no intermediate.int_entity_records: {fix}"
+    return None if filled else f"{url} has intermediate.int_entity_records emptied: {fix}"
 
 
 def _truth_dir(args) -> Path:
