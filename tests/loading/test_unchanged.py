@@ -115,6 +115,44 @@ def test_build_is_skipped_only_when_raw_and_project_are_as_the_last_build_left_t
     ]  # fmt: skip
 
 
+def test_a_stewards_decision_makes_the_next_build_needed(wh, feed_server):
+    """The next build follows a steward's decision (docs/ENTITY_RESOLUTION.md, "Stewards"):
+    with raw and the project unchanged, a new or changed label is still a reason to build;
+    a note alone is not (it changes no result)."""
+    snap = date.fromisoformat(SNAPSHOT)
+    feed_server("apikey-offset", "blibli")
+    loaded = land(wh, "blibli")
+    publish("blibli", SNAPSHOT, loaded.batch_id, url=wh)
+    finish_build(begin_build(snap, force=True, url=wh).build_id, url=wh)
+    skipped = begin_build(snap, url=wh)
+    assert not skipped.needed and "decisions" in skipped.reason
+
+    def decide(label: str, note: str) -> None:
+        with connect(wh) as db:
+            db.execute(
+                "insert into stewardship.er_labels (source_id_a, record_id_a, source_id_b, "
+                "record_id_b, label, note) values ('blibli', 'B1', 'tokopedia', 'T1', %s, %s) "
+                "on conflict (source_id_a, record_id_a, source_id_b, record_id_b) "
+                "do update set label = excluded.label, note = excluded.note",
+                (label, note),
+            )
+
+    for label, note, needed in (
+        ("match", "same NIB on paper", True),
+        ("match", "same NIB, checked twice", False),
+        ("non_match", "two branches", True),
+    ):
+        decide(label, note)
+        decision = begin_build(snap, url=wh)
+        assert decision.needed is needed, (label, note, decision.reason)
+        if needed:
+            assert "decisions" in decision.reason
+            finish_build(decision.build_id, url=wh)
+    with connect(wh) as db:
+        db.execute("delete from stewardship.er_labels")
+    assert begin_build(snap, url=wh).needed  # a decision withdrawn
+
+
 def test_latest_loads_is_each_sources_last_attempt(wh, feed_server):
     from umkm.loading.audit import latest_loads
 

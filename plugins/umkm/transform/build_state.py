@@ -7,6 +7,8 @@ A build's *state* is a digest of everything its result depends on:
   matched, `unchanged_of`, so it does not change the state);
 * the quarantine's newest row and latest replay per source (validating published rows
   moves rows out of raw; a replay puts rows back);
+* the data stewards' decisions (`stewardship.er_labels`: each pair and its label; a note
+  or who decided does not change a build), which the next build follows over the model;
 * the dbt project's files and the warehouse functions staging calls (migrations), and a
   keyed digest of the pseudonymisation key (a new key changes every hash);
 * the snapshot the build is for (the `snapshot` var).
@@ -85,8 +87,20 @@ def raw_state(conn) -> str:
     return digest.hexdigest()
 
 
+def labels_state(conn) -> str:
+    """Digest of the stewards' decisions: every labelled pair with its label, in key order
+    (a few thousand rows at most; the build reads them all anyway)."""
+    row = conn.execute(
+        "select md5(coalesce(string_agg(concat_ws(chr(31), source_id_a, record_id_a, "
+        "source_id_b, record_id_b, label), chr(30) order by source_id_a, record_id_a, "
+        "source_id_b, record_id_b), '')) from stewardship.er_labels"
+    ).fetchone()
+    return str(row[0])
+
+
 def current_state(conn, snapshot: date) -> str:
-    return hashlib.sha256(f"{snapshot}|{raw_state(conn)}|{code_digest()}".encode()).hexdigest()
+    parts = (str(snapshot), raw_state(conn), labels_state(conn), code_digest())
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def begin_build(snapshot: date, *, force: bool = False, url: str | None = None) -> BuildDecision:
@@ -103,11 +117,13 @@ def begin_build(snapshot: date, *, force: bool = False, url: str | None = None) 
             needed = True
             reason = "a crash emptied the unlogged staging and intermediate since the last build"
         elif (str(last[0]), last[1]) == (str(snapshot), state):
-            needed, reason = False, "raw data and dbt project unchanged since the last build"
+            needed = False
+            reason = "raw data, stewards' decisions and dbt project unchanged since the last build"
         elif str(last[0]) != str(snapshot):
             needed, reason = True, f"the last build was for snapshot {last[0]}"
         else:
-            needed, reason = True, "raw data or dbt project changed since the last build"
+            needed = True
+            reason = "raw data, stewards' decisions or dbt project changed since the last build"
         build_id = audit.record_build(
             conn, snapshot, state, "running" if needed else "skipped", reason
         )
