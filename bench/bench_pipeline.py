@@ -167,11 +167,10 @@ def stage_report(url: str, snapshot: str) -> dict:
     return {"page": str(build_report(snapshot, out_dir=out_dir, url=url))}
 
 
-def stage_baseline(url: str, snapshot: str) -> dict:
-    """The naive way: requests + json_normalize + to_sql, for one oauth-cursor source."""
-    import pandas as pd
+def _tokopedia_pages(snapshot: str, parse):
+    """Every tokopedia page of `snapshot`, the plain way: a token, then `requests.get` page
+    after page. `parse(answer)` gives (what to yield, the next cursor or None)."""
     import requests
-    import sqlalchemy
 
     from umkm.connections import get_connection
 
@@ -183,21 +182,33 @@ def stage_baseline(url: str, snapshot: str) -> dict:
         auth=(conn.login, conn.password),
         timeout=30,
     ).json()["access_token"]
-    frames, cursor = [], None
+    cursor = None
     while True:
         params = {"snapshot": snapshot, "limit": 5000}
         if cursor:
             params["cursor"] = cursor
-        page = requests.get(
+        answer = requests.get(
             f"{base}/v1/merchants",
             params=params,
             headers={"Authorization": f"Bearer {token}"},
             timeout=60,
-        ).json()
-        frames.append(pd.json_normalize(page["data"]))
-        cursor = page.get("next_cursor")
+        )
+        value, cursor = parse(answer)
+        yield value
         if not cursor:
-            break
+            return
+
+
+def stage_baseline(url: str, snapshot: str) -> dict:
+    """The naive way: requests + json_normalize + to_sql, for one oauth-cursor source."""
+    import pandas as pd
+    import sqlalchemy
+
+    def parse(answer):
+        page = answer.json()
+        return page, page.get("next_cursor")
+
+    frames = [pd.json_normalize(page["data"]) for page in _tokopedia_pages(snapshot, parse)]
     frame = pd.concat(frames, ignore_index=True)
     engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     frame.astype(str).to_sql("naive_tokopedia", engine, schema="public", if_exists="replace")
@@ -207,45 +218,23 @@ def stage_baseline(url: str, snapshot: str) -> dict:
 
 def stage_transfer_floor(url: str, snapshot: str) -> dict:
     """The fastest any loader could be against this server: the same pages of the same
-    source, each read whole and decoded only as far as its next cursor, nothing kept or
-    written. Its time is the server's serving plus the transfer; ours and naive both
-    include it, so naive ÷ this is the most a loader's speed-up over the naive one can be
-    on this server and machine (the simulator serves on the same two cores)."""
+    source, fetched as the naive baseline fetches them, each decoded only as far as its
+    next cursor, nothing kept or written. Its time is the server's serving plus the
+    transfer; ours and naive both include it, so naive ÷ this is the most a loader's
+    speed-up over the naive one can be on this server and machine (the simulator serves on
+    the same two cores)."""
     import msgspec
-    import requests
-
-    from umkm.connections import get_connection
 
     class _Cursor(msgspec.Struct):
         next_cursor: str | None = None
 
     decode = msgspec.json.Decoder(_Cursor).decode
-    conn = get_connection("umkm_tokopedia")
-    base = conn.base_url.rstrip("/")
-    pages = 0
-    with requests.Session() as session:
-        token = session.post(
-            f"{base}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(conn.login, conn.password),
-            timeout=30,
-        ).json()["access_token"]
-        cursor = None
-        while True:
-            params = {"snapshot": snapshot, "limit": 5000}
-            if cursor:
-                params["cursor"] = cursor
-            answer = session.get(
-                f"{base}/v1/merchants",
-                params=params,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=60,
-            )
-            answer.raise_for_status()
-            pages += 1
-            cursor = decode(answer.content).next_cursor
-            if not cursor:
-                break
+
+    def parse(answer):
+        answer.raise_for_status()
+        return None, decode(answer.content).next_cursor
+
+    pages = sum(1 for _ in _tokopedia_pages(snapshot, parse))
     return {"tokopedia": {"pages": pages}}
 
 
