@@ -198,13 +198,6 @@ end
 {{- return({'parallel_setup_cost': '0', 'parallel_tuple_cost': '0'}) -}}
 {%- endmacro %}
 
-{#- A keyed hash (64 hex digits) as a 64-bit matching key: its first 16 hex digits. Two
-    different values share a key with odds of about 2e-6 among 9 million records (birthday
-    bound), and a shared key only adds evidence to a pair the other fields still judge. -#}
-{% macro er_match_key(hex_hash) -%}
-('x' || left({{ hex_hash }}, 16))::bit(64)::bigint
-{%- endmacro %}
-
 {#- Generic test: every edge of `edges_model` joins two records with the same comp_rid in the
     tested model (the comp_rid propagation converged). -#}
 {% test edges_within_one_cluster(model, edges_model, edges_where='true', column_name='entity_rid') %}

@@ -1,5 +1,6 @@
-{#- Personal data -> keyed hash (HMAC-SHA256 with the key in setting `umkm.pii_key`, which
-    `umkm.transform.dbt` passes through PGOPTIONS: the key never appears in compiled SQL).
+{#- Personal data -> keyed 64-bit key: the first 8 bytes of its HMAC-SHA256 with the key in
+    setting `umkm.pii_key` (which `umkm.transform.dbt` passes through PGOPTIONS: the key
+    never appears in compiled SQL), as a bigint (public.umkm_hmac_key).
     `pii_key_cte()` computes the padded keys (and the 64-bit seed of the matching keys, macro
     owner_keys) once per query; `pii_hash(expr)` uses them and
     needs the CTE `pii_key` in the FROM clause (cross join). A null value stays null (the
@@ -17,5 +18,5 @@ pii_key as materialized (
 {%- endmacro %}
 
 {% macro pii_hash(expr, kind) -%}
-public.umkm_hmac_padded('{{ kind }}:' || {{ expr }}, pii_key.ipad, pii_key.opad)
+public.umkm_hmac_key('{{ kind }}:' || {{ expr }}, pii_key.ipad, pii_key.opad)
 {%- endmacro %}

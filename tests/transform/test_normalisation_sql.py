@@ -45,6 +45,22 @@ def test_pii_key_comes_from_the_session_setting(db):
     assert got == hmac.new(b"s3cret", b"v", hashlib.sha256).hexdigest()
 
 
+@pytest.mark.parametrize("value", ["phone:+6281211112222", "person:budi santoso", "nik:3201"])
+def test_staged_key_is_the_first_eight_bytes_of_the_hmac(db, value):
+    """Staging keeps a personal value as a signed 64-bit key (macro pii_hash): the first 8
+    bytes of its HMAC-SHA256, big-endian; another value gets another key."""
+    with connect(db) as conn:
+        conn.execute("select set_config('umkm.pii_key', 's3cret', false)")
+        got, other = conn.execute(
+            "select public.umkm_hmac_key(%s, p.ipad, p.opad), "
+            "public.umkm_hmac_key(%s || 'x', p.ipad, p.opad) from public.umkm_pii_pads() as p",
+            (value, value),
+        ).fetchone()
+    digest = hmac.new(b"s3cret", value.encode(), hashlib.sha256).digest()
+    assert got == int.from_bytes(digest[:8], "big", signed=True)
+    assert other != got
+
+
 def test_dbt_environment_passes_the_key_as_a_setting(monkeypatch):
     from umkm.transform.dbt import dbt_environment
 

@@ -239,8 +239,8 @@ def render_model(source: Source) -> str:
 _MATCHING_KEYS_YML = """\
       - name: owner_hash
         description: >
-          Keyed hash of the owner's name with titles and degrees dropped and its words
-          sorted (public.umkm_person_tokens; macro owner_keys).
+          Keyed 64-bit hash (macro pii_hash) of the owner's name with titles and degrees
+          dropped and its words sorted (public.umkm_person_tokens; macro owner_keys).
         tags: [pii]
       - name: owner_words
         description: Keyed 64-bit keys of the owner name's words of two letters or more.
@@ -319,10 +319,10 @@ models:
       - name: legal_form
         description: Legal form found in the name (Toko, UD, CV, PT, Koperasi) or null.
       - name: phone_hash
-        description: Keyed hash of the phone in E.164.
+        description: Keyed 64-bit hash (macro pii_hash) of the phone in E.164.
         tags: [pii]
       - name: email_hash
-        description: Keyed hash of the lower-cased email.
+        description: Keyed 64-bit hash (macro pii_hash) of the lower-cased email.
         tags: [pii]
 {_MATCHING_KEYS_YML}      - name: licence
         description: Business licence number (NIB), cleaned; a business identifier.
@@ -408,13 +408,13 @@ models:
       - name: legal_form
         description: Legal form found in the name, or null.
       - name: phone_hash
-        description: {_yaml_scalar("Keyed hash of the phone in E.164" + _field_note(source, "phone") + ".")}
+        description: {_yaml_scalar("Keyed 64-bit hash (macro pii_hash) of the phone in E.164" + _field_note(source, "phone") + ".")}
         tags: [pii]
       - name: email_hash
-        description: {_yaml_scalar("Keyed hash of the lower-cased e-mail" + _field_note(source, "email") + ".")}
+        description: {_yaml_scalar("Keyed 64-bit hash (macro pii_hash) of the lower-cased e-mail" + _field_note(source, "email") + ".")}
         tags: [pii]
 {_MATCHING_KEYS_YML}      - name: nik_hash
-        description: {_yaml_scalar("Keyed hash of the owner's national ID number" + _field_note(source, "national_id") + ".")}
+        description: {_yaml_scalar("Keyed 64-bit hash (macro pii_hash) of the owner's national ID number" + _field_note(source, "national_id") + ".")}
         tags: [pii]
       - name: licence
         description: {_yaml_scalar("Business licence number (NIB), cleaned" + _field_note(source, "licence") + ".")}

@@ -47,7 +47,7 @@
 {%- set window = er_setting('er_window') | int -%}
 {#- (block name, 64-bit key, when a record has one, split by the name's first and last
     words); bit i of block_bits is block i, the name refinements take the two bits after
-    the identifier blocks. The keys are integers already (macro er_match_key) or one hash
+    the identifier blocks. The keys are integers already (staging's keyed keys, macro pii_hash) or one hash
     of a short text: no text is built per record (concatenating the keys as text and
     hashing it: 128 s for this model at scale 1.0, against 122 s without). Columns are
     qualified with `records`: the word blocks join `words` to it. -#}

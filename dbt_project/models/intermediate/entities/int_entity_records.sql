@@ -1,7 +1,7 @@
 {#- One row per record identity (source, record id) over all snapshots, with the attributes
-    of its latest snapshot and the date it was first seen. The keyed hashes become 64-bit
-    matching keys (macro er_match_key): 8 bytes each instead of 64 hex characters, and the
-    joins of entity resolution over millions of pairs compare integers. `rid` orders records by first
+    of its latest snapshot and the date it was first seen. The personal values are staging's
+    keyed 64-bit keys (macro pii_hash): the joins of entity resolution over millions of pairs
+    compare integers. `rid` orders records by first
     seen, then source and id: the smallest rid of a cluster is its earliest record, which
     names the entity (stable across snapshots). -#}
 {#- The key as a unique index: the build fails on a duplicate rid, and the planner knows
@@ -114,10 +114,10 @@ final as (
         latest.platform,
         latest.shop_name,
         latest.name_norm,
-        {{ er_match_key('latest.phone_hash') }} as phone_hash,
-        {{ er_match_key('latest.email_hash') }} as email_hash,
-        {{ er_match_key('latest.owner_hash') }} as owner_hash,
-        {{ er_match_key('latest.nik_hash') }} as nik_hash,
+        latest.phone_hash,
+        latest.email_hash,
+        latest.owner_hash,
+        latest.nik_hash,
         latest.licence,
         latest.regency_code,
         coalesce(twin_regions.match_region, latest.regency_code) as match_region,
