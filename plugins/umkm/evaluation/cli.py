@@ -107,6 +107,7 @@ def truth_folder(path: Path) -> Path | None:
 def _eval(args: argparse.Namespace) -> int:
     import sys
 
+    from umkm.evaluation.in_warehouse import TruthFileError
     from umkm.evaluation.pairwise import evaluate
 
     folder = truth_folder(Path(args.truth))
@@ -117,7 +118,11 @@ def _eval(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    report = evaluate(folder, snapshot=args.snapshot, url=args.url)
+    try:
+        report = evaluate(folder, snapshot=args.snapshot, url=args.url)
+    except TruthFileError as exc:
+        print(f"error: {exc}: write the truth with `umkm sim truth`", file=sys.stderr)
+        return 2
     print(format_report(report))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, indent=2, default=str))

@@ -230,21 +230,6 @@ def read_truth_records(path: Path, snapshot: str | None = None) -> dict[RecordKe
     return truth
 
 
-def read_mapping(conn, snapshot: str | None = None) -> tuple[str | None, dict[RecordKey, str]]:
-    """`marts.map_record_to_entity` for a snapshot (default: the latest one)."""
-    if snapshot is None:
-        row = conn.execute("select max(snapshot)::text from marts.map_record_to_entity").fetchone()
-        snapshot = row[0] if row else None
-    if snapshot is None:
-        return None, {}
-    rows = conn.execute(
-        "select source_id, record_id, entity_id from marts.map_record_to_entity "
-        "where snapshot = %s",
-        (snapshot,),
-    )
-    return snapshot, {(s, r): e for s, r, e in rows}
-
-
 def read_lacking(conn, snapshot: str) -> dict[str, set[RecordKey]] | None:
     """Per field of LACKING_COLUMNS, the records of `snapshot` without it, from
     `intermediate.int_records_unioned` (None when the table is absent). Evaluation runs
@@ -477,13 +462,15 @@ def population_against_world(conn, world_path: Path, snapshot: str) -> list[dict
 
 def evaluate(truth_dir: Path, snapshot: str | None = None, url: str | None = None) -> dict:
     """Everything `umkm eval` reports, as one dict."""
+    from umkm.evaluation.in_warehouse import latest_mapped_snapshot, warehouse_pairwise_scores
     from umkm.warehouse.db import connect
 
     with connect(url) as conn:
-        snapshot, predicted = read_mapping(conn, snapshot)
-        truth = read_truth_records(truth_dir / "records.csv", snapshot)
-        lacking = read_lacking(conn, snapshot) if snapshot else None
-        result = pairwise_scores(predicted, truth, lacking)
+        snapshot = snapshot or latest_mapped_snapshot(conn)
+        if snapshot is None:
+            result = pairwise_scores({}, read_truth_records(truth_dir / "records.csv"))
+        else:
+            result = warehouse_pairwise_scores(conn, snapshot, truth_dir / "records.csv")
         world = truth_dir / "world.json"
         bridge = bridge_against_world(conn, world, snapshot) if snapshot else None
         population = population_against_world(conn, world, snapshot) if snapshot else None
