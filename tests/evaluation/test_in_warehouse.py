@@ -148,3 +148,12 @@ def test_umkm_eval_names_a_bad_truth_file_in_one_line(warehouse, tmp_path, capsy
     assert _eval(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no column source_id" in err and "umkm sim truth" in err
+
+
+def test_with_no_snapshot_mapped_every_truth_record_is_only_in_the_truth(conn, tmp_path):
+    """An empty record map (no snapshot to score): as the reference scores an empty
+    mapping against the whole truth file."""
+    truth_csv = _write_truth(tmp_path / "records.csv", SLICE_TRUTH)
+    got = warehouse_pairwise_scores(conn, None, truth_csv, mapping=MAPPING, records=RECORDS)
+    assert got.records_only_in_truth == len(SLICE_TRUTH) and got.records_compared == 0
+    assert got.as_dict() == pairwise_scores({}, read_truth_records(truth_csv)).as_dict()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from umkm.evaluation.pairwise import LACKING_COLUMNS, PairwiseResult, _slices, slice_row
+from umkm.evaluation.pairwise import LACKING_COLUMNS, PairwiseResult, result_from_counts
 
 MAPPING = ("marts", "map_record_to_entity")
 RECORDS = ("intermediate", "int_records_unioned")
@@ -92,18 +92,19 @@ def _label(text: str, width: int) -> tuple:
 
 def warehouse_pairwise_scores(
     conn,
-    snapshot: str,
+    snapshot: str | None,
     truth_csv: Path,
     *,
     mapping: tuple[str, str] = MAPPING,
     records: tuple[str, str] = RECORDS,
 ) -> PairwiseResult:
-    """`pairwise.pairwise_scores` of the record map at `snapshot` against the truth file,
-    counted in the warehouse (temporary tables of this connection). `records`: the relation
-    whose LACKING_COLUMNS are null where a record lacks the field (no lacking rows when it
-    is absent)."""
+    """`pairwise.pairwise_scores` of the record map at `snapshot` against the truth file
+    (every truth record only in the truth when `snapshot` is None), counted in the
+    warehouse (temporary tables of this connection). `records`: the relation whose
+    LACKING_COLUMNS are null where a record lacks the field (no lacking rows when it is
+    absent or there is no snapshot)."""
     load_truth(conn, truth_csv, snapshot)
-    fields = list(LACKING_COLUMNS) if _exists(conn, records) else []
+    fields = list(LACKING_COLUMNS) if snapshot and _exists(conn, records) else []
     bits = (
         sql.SQL(" || ").join(
             sql.SQL("(case when l.{} is null then '1' else '0' end)").format(
@@ -125,7 +126,7 @@ def warehouse_pairwise_scores(
     conn.execute(
         sql.SQL(
             "create temporary table eval_records as "
-            "select m.source_id, m.entity_id as pred, t.entity_id as truth, "
+            "select m.entity_id as pred, t.entity_id as truth, "
             "m.source_id || '|' || {bits} as label "
             "from {mapping} as m join eval_truth as t "
             "on t.source_id = m.source_id and t.record_id = m.record_id "
@@ -145,7 +146,7 @@ def warehouse_pairwise_scores(
         sql.SQL("select count(*) from {} where snapshot = %s").format(sql.Identifier(*mapping)),
         (snapshot,),
     ).fetchone()
-    compared, tp, pp, tt, predicted_entities, true_entities, split, merged = conn.execute(
+    tp, pp, tt, predicted_entities, true_entities, split, merged = conn.execute(
         """
         with cells as (select pred, truth, count(*) as n from eval_records group by 1, 2),
         preds as (
@@ -155,7 +156,6 @@ def warehouse_pairwise_scores(
             select truth, sum(n) as n, count(*) as preds from cells group by truth
         )
         select
-            (select coalesce(sum(n), 0) from cells),
             (select coalesce(sum(n * (n - 1) / 2), 0) from cells),
             (select coalesce(sum(n * (n - 1) / 2), 0) from preds),
             (select coalesce(sum(n * (n - 1) / 2), 0) from truths),
@@ -165,14 +165,20 @@ def warehouse_pairwise_scores(
             (select count(*) from preds where truths > 1)
         """
     ).fetchone()
-    compared, tp, pp, tt = int(compared), int(tp), int(pp), int(tt)
-    by_source = dict(
-        conn.execute(
-            "select source_id, count(*) from eval_records group by 1 order by 1"
-        ).fetchall()
-    )
     width = len(fields)
-    counts = tuple(
+    # each label's records: by source, and by the fields they lack
+    by_label = [
+        (_label(text, width), n)
+        for text, n in conn.execute("select label, count(*) from eval_records group by label")
+    ]
+    by_source: Counter = Counter()
+    for (source, _bits), n in by_label:
+        by_source[source] += n
+    compared = sum(by_source.values())
+    lacking = {
+        name: sum(n for (_source, bits), n in by_label if bits[i]) for i, name in enumerate(fields)
+    }
+    label_pairs = tuple(
         Counter(
             {
                 (_label(a, width), _label(b, width)): int(n)
@@ -182,44 +188,23 @@ def warehouse_pairwise_scores(
         )
         for group in (("pred", "truth"), ("pred",), ("truth",))
     )
-    by_source_pair = [
-        {"source_a": a, "source_b": b, **row}
-        for (a, b), row in _slices(counts, lambda x, y: tuple(sorted((x[0], y[0])))).items()
-    ]
-    lacking_rows = []
-    for i, name in enumerate(fields):
-        (records_lacking,) = conn.execute(
-            "select count(*) from eval_records where substr(label, length(label) - %s, 1) = '1'",
-            (width - 1 - i,),
-        ).fetchone()
-        row = _slices(counts, lambda x, y, i=i: True if x[1][i] or y[1][i] else None)
-        lacking_rows.append(
-            {
-                "field": name,
-                "records_lacking": records_lacking,
-                **row.get(True, slice_row(0, 0, 0)),
-            }
-        )
     conn.execute("drop table eval_records, eval_truth")
-    precision = tp / pp if pp else 1.0
-    recall = tp / tt if tt else 1.0
-    return PairwiseResult(
-        records_compared=compared,
-        records_only_in_truth=only_in_truth,
-        records_only_in_mapping=in_mapping - compared,
-        predicted_entities=predicted_entities,
-        true_entities=true_entities,
-        true_positive_pairs=tp,
-        predicted_pairs=pp,
-        true_pairs=tt,
-        precision=precision,
-        recall=recall,
-        f1=2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-        split_entities=split,
-        merged_entities=merged,
-        by_source=by_source,
-        by_source_pair=by_source_pair,
-        lacking=lacking_rows,
+    return result_from_counts(
+        {
+            "records_compared": compared,
+            "records_only_in_truth": only_in_truth,
+            "records_only_in_mapping": in_mapping - compared,
+            "predicted_entities": predicted_entities,
+            "true_entities": true_entities,
+            "true_positive_pairs": int(tp),
+            "predicted_pairs": int(pp),
+            "true_pairs": int(tt),
+            "split_entities": split,
+            "merged_entities": merged,
+            "by_source": dict(sorted(by_source.items())),
+        },
+        label_pairs,
+        lacking,
     )
 
 

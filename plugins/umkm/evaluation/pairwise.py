@@ -145,9 +145,6 @@ def pairwise_scores(
     tp = sum(_pairs(n) for n in cells.values())
     pp = sum(_pairs(n) for n in pred_sizes.values())
     tt = sum(_pairs(n) for n in true_sizes.values())
-    precision = tp / pp if pp else 1.0
-    recall = tp / tt if tt else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     preds_per_truth = Counter(t for (_p, t) in cells)
     truths_per_pred = Counter(p for (p, _t) in cells)
     by_source = Counter(source for source, _ in common)
@@ -180,35 +177,55 @@ def pairwise_scores(
             label_pair_counts({"true": true_of}, code),
         )
     )
+    return result_from_counts(
+        {
+            "records_compared": len(common),
+            "records_only_in_truth": len(truth.keys() - predicted.keys()),
+            "records_only_in_mapping": len(predicted.keys() - truth.keys()),
+            "predicted_entities": len(pred_sizes),
+            "true_entities": len(true_sizes),
+            "true_positive_pairs": tp,
+            "predicted_pairs": pp,
+            "true_pairs": tt,
+            "split_entities": sum(1 for n in preds_per_truth.values() if n > 1),
+            "merged_entities": sum(1 for n in truths_per_pred.values() if n > 1),
+            "by_source": dict(sorted(by_source.items())),
+        },
+        counts,
+        {name: sum(1 for k in common if k in lacking[name]) for name in fields},
+    )
+
+
+def result_from_counts(
+    counts: Mapping, label_pairs: tuple[Counter, Counter, Counter], lacking: Mapping[str, int]
+) -> PairwiseResult:
+    """The result from what was counted (in memory here, or in the warehouse by
+    `in_warehouse.warehouse_pairwise_scores`): `counts` holds the result's plain counts,
+    `label_pairs` the (true positive, predicted, true) pairs by the pair of the records'
+    labels ((source, (lacks field 1, ...)), as label_pair_counts), `lacking` the records
+    lacking each field, in the order of the labels' bits."""
+    tp, pp, tt = counts["true_positive_pairs"], counts["predicted_pairs"], counts["true_pairs"]
+    precision = tp / pp if pp else 1.0
+    recall = tp / tt if tt else 1.0
     by_source_pair = [
         {"source_a": a, "source_b": b, **row}
-        for (a, b), row in _slices(counts, lambda x, y: tuple(sorted((x[0], y[0])))).items()
+        for (a, b), row in _slices(label_pairs, lambda x, y: tuple(sorted((x[0], y[0])))).items()
     ]
     lacking_rows = []
-    for i, name in enumerate(fields):
-        row = _slices(counts, lambda x, y, i=i: True if x[1][i] or y[1][i] else None)
+    for i, (name, records_lacking) in enumerate(lacking.items()):
+        row = _slices(label_pairs, lambda x, y, i=i: True if x[1][i] or y[1][i] else None)
         lacking_rows.append(
             {
                 "field": name,
-                "records_lacking": sum(1 for k in common if k in lacking[name]),
+                "records_lacking": records_lacking,
                 **row.get(True, slice_row(0, 0, 0)),
             }
         )
     return PairwiseResult(
-        records_compared=len(common),
-        records_only_in_truth=len(truth.keys() - predicted.keys()),
-        records_only_in_mapping=len(predicted.keys() - truth.keys()),
-        predicted_entities=len(pred_sizes),
-        true_entities=len(true_sizes),
-        true_positive_pairs=tp,
-        predicted_pairs=pp,
-        true_pairs=tt,
+        **counts,
         precision=precision,
         recall=recall,
-        f1=f1,
-        split_entities=sum(1 for n in preds_per_truth.values() if n > 1),
-        merged_entities=sum(1 for n in truths_per_pred.values() if n > 1),
-        by_source=dict(sorted(by_source.items())),
+        f1=2 * precision * recall / (precision + recall) if precision + recall else 0.0,
         by_source_pair=by_source_pair,
         lacking=lacking_rows,
     )
@@ -467,10 +484,8 @@ def evaluate(truth_dir: Path, snapshot: str | None = None, url: str | None = Non
 
     with connect(url) as conn:
         snapshot = snapshot or latest_mapped_snapshot(conn)
-        if snapshot is None:
-            result = pairwise_scores({}, read_truth_records(truth_dir / "records.csv"))
-        else:
-            result = warehouse_pairwise_scores(conn, snapshot, truth_dir / "records.csv")
+        # no snapshot mapped: every record of the truth is only in the truth
+        result = warehouse_pairwise_scores(conn, snapshot, truth_dir / "records.csv")
         world = truth_dir / "world.json"
         bridge = bridge_against_world(conn, world, snapshot) if snapshot else None
         population = population_against_world(conn, world, snapshot) if snapshot else None
