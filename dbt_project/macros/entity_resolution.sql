@@ -31,6 +31,7 @@
     'er_em_iterations': 40,
     'er_interval_draws': 100,
     'er_interval_band': [0.01, 0.99],
+    'er_draw_correlation': 0.3,
     'er_work_mem': '256MB',
 } -%}
 {{- return(var(name, defaults[name])) -}}

@@ -10,9 +10,22 @@
     the clusters entity resolution chose. One row per draw and drawn record with the
     smallest rid of its cluster in that draw. A pair's draw is a hash of the pair and the
     draw number, so a rebuild draws the same. int_bridge_matching_draws turns the draws
-    into intervals of the bridge and of the population estimate. -#}
+    into intervals of the bridge and of the population estimate.
+
+    The pairs' errors are not independent: the model's probabilities can be off for a
+    whole class of pairs at once (Fellegi-Sunter takes the comparisons as independent, and
+    data the model was not tuned on can differ from what it learned everywhere alike). So
+    the draws share a factor, as in a one-factor Gaussian copula: a pair is a match in draw
+    d when sqrt(c) * z_d + sqrt(1 - c) * e < the normal quantile of its probability, where
+    c = er_draw_correlation, z_d is the draws' own normal value (their evenly spaced
+    quantiles: draw d of n at (d - 0.5) / n) and e a standard normal of the pair and the
+    draw (Box-Muller from two hashes). Each pair is still a match with its own
+    probability over the draws; c is the correlation of any two pairs' latent values
+    within a draw (0: independent). Its value was chosen on the default profile of the
+    simulator (docs/ENTITY_RESOLUTION.md). -#}
 {%- set draws = er_setting('er_interval_draws') | int -%}
 {%- set band = er_setting('er_interval_band') -%}
+{%- set correlation = er_setting('er_draw_correlation') | float -%}
 {#- every drawn record once per draw: the plan guard's bound grows by the draws -#}
 {{ config(meta={'plan_fanout': draws}) }}
 {#- node id of a record in a draw: draw * 2^34 + rid (rids stay below 2^34) -#}
@@ -30,11 +43,12 @@ scored as (
     where decided_probability >= {{ band[0] }}
 ),
 
+-- threshold: the normal quantile of the pair's probability
 uncertain as (
     select
         rid_a,
         rid_b,
-        match_probability
+        public.umkm_normal_quantile(match_probability) as threshold
     from scored
     where match_probability < {{ band[1] }}
 ),
@@ -46,8 +60,12 @@ drawn_records as (
     from {{ ref('int_entity_drawn_records') }}
 ),
 
+-- shared: sqrt(c) * z_d, the part of every pair's latent value the draw shares
 draw_numbers as (
-    select draw.n as draw
+    select
+        draw.n as draw,
+        sqrt({{ correlation }}) * public.umkm_normal_quantile((draw.n - 0.5) / {{ draws }})
+            as shared
     from generate_series(1, {{ draws }}) as draw (n)
 ),
 
@@ -78,8 +96,9 @@ base_map as (
     where certain_edges.node_a is not null and cc.rid <> cc.comp_rid
 ),
 
--- an uncertain pair is in a draw when a uniform number in [0, 1) from its hash falls below
--- its probability; it joins the bases of its two records
+-- an uncertain pair is in a draw when its latent value falls below its threshold: the
+-- draw's shared part plus sqrt(1 - c) times a standard normal from two uniform numbers in
+-- (0, 1) of the pair's hash (Box-Muller); it joins the bases of its two records
 sampled as (
     select
         draw_numbers.draw,
@@ -94,10 +113,23 @@ sampled as (
     from uncertain
     cross join draw_numbers
     where
-        (
-            hashint8extended(uncertain.rid_a * 1000003 + uncertain.rid_b, draw_numbers.draw)
-            & 9007199254740991
-        )::float8 / 9007199254740992.0 < uncertain.match_probability
+        draw_numbers.shared + sqrt(1 - {{ correlation }}) * sqrt(-2 * ln(
+            (
+                (
+                    hashint8extended(
+                        uncertain.rid_a * 1000003 + uncertain.rid_b, draw_numbers.draw
+                    ) & 9007199254740991
+                )::float8 + 0.5
+            ) / 9007199254740992.0
+        )) * cos(2 * pi() * (
+            (
+                (
+                    hashint8extended(
+                        uncertain.rid_a * 1000003 + uncertain.rid_b, -draw_numbers.draw
+                    ) & 9007199254740991
+                )::float8 + 0.5
+            ) / 9007199254740992.0
+        )) < uncertain.threshold
 ),
 
 components as (
