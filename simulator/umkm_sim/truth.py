@@ -126,7 +126,7 @@ def bridge(world: World, snapshot: date) -> dict:
         is_dormant = p.dormant[:n] <= d - C.DORMANT_DAYS
         counted = valid & ~brand & ~closed
         ents.append(p.entity[:n][counted])
-        plats.append(np.full(int(counted.sum()), p.index, dtype=np.int64))
+        plats.append(np.full(int(counted.sum()), p.index, dtype=np.int8))
         products.append(p.products[:n][counted])
         dormant.append(is_dormant[counted])
         brand_entities.append(p.entity[:n][brand & valid])
@@ -143,10 +143,11 @@ def bridge(world: World, snapshot: date) -> dict:
             "distinct_businesses_counted": len(np.unique(p.entity[:n][counted])),
         }
         invalid_counts[p.name] = _invalid_counts(p.invalid[:n], p.dup[:n])
-    ent = np.concatenate(ents)
-    plat = np.concatenate(plats)
-    prod = np.concatenate(products)
-    dorm = np.concatenate(dormant)
+    # the per-platform lists are dropped once joined (at scale 1.0 each copy of the counted
+    # accounts' arrays is tens of MiB; `umkm sim truth` is to stay under 1 GiB)
+    ent, plat = np.concatenate(ents), np.concatenate(plats)
+    prod, dorm = np.concatenate(products), np.concatenate(dormant)
+    del ents, plats, products, dormant
     ministry = world.esmart.n_valid_through(year)
     counted_accounts = len(ent)
     R = counted_accounts + ministry
@@ -160,6 +161,7 @@ def bridge(world: World, snapshot: date) -> dict:
     has_active = np.unique(ent[~dorm])
     A_set = np.intersect1d(U_set, has_active)
     dormant_businesses = len(U_set) - len(A_set)
+    del ent, plat, prod, dorm, has_active, large_evidence
     reg = world.registry
     n_reg = reg.n_records(d)
     reg_active = (reg.inactive[:n_reg] > d) & (reg.invalid[:n_reg] == 0)
@@ -194,9 +196,11 @@ def bridge(world: World, snapshot: date) -> dict:
     # plus those on no list at all
     reg_all_active = np.unique(reg.entity[:n_reg][reg.inactive[:n_reg] > d])
     es_entities = world.esmart.entity[es_rows]
-    listed = np.unique(np.concatenate([np.concatenate(true_active), reg_all_active, es_entities]))
+    active_accounts = np.concatenate(true_active)
+    del true_active
+    listed = np.unique(np.concatenate([active_accounts, reg_all_active, es_entities]))
     listed = listed[world.ent_large[listed] == LARGE_NONE]
-    hidden = _on_no_list(world, np.concatenate(true_active), reg_all_active, es_entities)
+    hidden = _on_no_list(world, active_accounts, reg_all_active, es_entities)
     return {
         "snapshot": snapshot.isoformat(),
         "steps": [
@@ -258,6 +262,11 @@ def world_doc(world: World, snapshots: list[date]) -> dict:
     }
 
 
+#: records rendered at a time: the ids of a whole source at scale 1.0 as Python strings
+#: took 380 MiB more than the world itself
+RECORDS_CHUNK = 1 << 18
+
+
 def write_records(world: World, snapshots: list[date], path: Path) -> int:
     """`snapshot,source_id,record_id,entity_id` for every record served, in feed order."""
     n = 0
@@ -270,16 +279,23 @@ def write_records(world: World, snapshots: list[date], path: Path) -> int:
             for p in world.platforms:
                 if not p.has_data(d):
                     continue
-                rows = p.acc_of_rows(np.arange(p.n_rows(d)))
-                ids = render.account_ids(p, rows)
-                for rid, e in zip(ids, p.entity[rows].tolist(), strict=True):
-                    out.writerow([s, p.name, rid, entity_id(e)])
-                n += len(rows)
+                total = p.n_rows(d)
+                for start in range(0, total, RECORDS_CHUNK):
+                    positions = np.arange(start, min(start + RECORDS_CHUNK, total))
+                    rows = p.acc_of_rows(positions)
+                    ids = render.account_ids(p, rows)
+                    for rid, e in zip(ids, p.entity[rows].tolist(), strict=True):
+                        out.writerow([s, p.name, rid, entity_id(e)])
+                    n += len(rows)
             reg = world.registry
-            rows = reg.acc_of_rows(np.arange(reg.n_rows(d)))
-            for rid, e in zip(render.registry_ids(rows), reg.entity[rows].tolist(), strict=True):
-                out.writerow([s, "kemenkopukm", rid, entity_id(e)])
-            n += len(rows)
+            total = reg.n_rows(d)
+            for start in range(0, total, RECORDS_CHUNK):
+                positions = np.arange(start, min(start + RECORDS_CHUNK, total))
+                rows = reg.acc_of_rows(positions)
+                ids = render.registry_ids(rows)
+                for rid, e in zip(ids, reg.entity[rows].tolist(), strict=True):
+                    out.writerow([s, "kemenkopukm", rid, entity_id(e)])
+                n += len(rows)
             es = world.esmart
             for year in C.ESMART_YEARS:
                 if year > snap.year:
@@ -293,9 +309,15 @@ def write_records(world: World, snapshots: list[date], path: Path) -> int:
 
 def write_truth(world: World, snapshots: list[date], out_dir: Path) -> Path:
     """Write `<out_dir>/truth/records.csv` and `<out_dir>/truth/world.json`."""
+    from umkm_sim.world import _release_memory
+
     target = Path(out_dir) / "truth"
     target.mkdir(parents=True, exist_ok=True)
+    # peak memory (scale 1.0): the bridge's temporaries on top of the world; glibc keeps
+    # what a step freed unless it is given back, so each step starts from the world alone
+    _release_memory()
     doc = world_doc(world, snapshots)
+    _release_memory()
     write_records(world, snapshots, target / "records.csv")
     (target / "world.json").write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
     return target
