@@ -227,7 +227,8 @@ def test_a_raw_table_from_before_history_stored_once_moves_in_exactly(warehouse)
                 (snapshot, rid, psycopg.types.json.Jsonb(rec), position),
             )
         before = conn.execute(
-            "select snapshot, record_id, record, feed_position from raw.shopee order by 1, 2"
+            "select snapshot, record_id, record, batch_id, feed_position from raw.shopee "
+            "order by 1, 2"
         ).fetchall()
         assert "raw.shopee" in bootstrap_module.pending(conn)
     with connect(warehouse) as conn:
@@ -235,10 +236,63 @@ def test_a_raw_table_from_before_history_stored_once_moves_in_exactly(warehouse)
         kind = conn.execute("select relkind from pg_class where oid = 'raw.shopee'::regclass")
         assert kind.fetchone()[0] == "v"
         after = conn.execute(
-            "select snapshot, record_id, record, feed_position from raw.shopee order by 1, 2"
+            "select snapshot, record_id, record, batch_id, feed_position from raw.shopee "
+            "order by 1, 2"
         ).fetchall()
         versions = conn.execute("select count(*) from raw.shopee__versions").fetchone()[0]
         assert bootstrap_module.pending(conn) == []
         conn.execute("truncate raw.shopee__versions, raw.shopee__deliveries")
     assert after == before
     assert versions == 3  # Toko A, Toko B (its JSON null kept with the delivery), the array
+
+
+def test_deliveries_from_before_batch_keys_move_to_them_exactly(warehouse):
+    """A warehouse from before V060 kept each delivery row's batch id as text: the bootstrap
+    keys the batches in raw.delivery_batches, rewrites the column as the key, and the view
+    reads every row back as before, batch id included."""
+    rows = [
+        ("2017-11-15", "1", {"shop_name": "Toko A"}, "shopee-20171115-a", 0),
+        ("2017-11-15", "2", {"shop_name": "Toko B"}, "shopee-20171115-a", 1),
+        ("2017-12-15", "1", {"shop_name": "Toko A"}, "shopee-20171215-b", 0),
+    ]
+    with connect(warehouse) as conn:
+        conn.execute("drop view raw.shopee")
+        conn.execute("truncate raw.shopee__versions")
+        conn.execute("drop table raw.shopee__deliveries")
+        conn.execute(
+            "create table raw.shopee__deliveries (snapshot date not null, record_id text not "
+            "null, version_id uuid not null, volatile jsonb, batch_id text not null, "
+            "feed_position bigint not null, loaded_at timestamptz not null, "
+            "primary key (snapshot, record_id))"
+        )
+        for snapshot, rid, record, batch, position in rows:
+            version = psycopg.types.json.Jsonb(record)
+            conn.execute(
+                "insert into raw.shopee__versions values (md5(%s::jsonb::text)::uuid, %s) "
+                "on conflict do nothing",
+                (version, version),
+            )
+            conn.execute(
+                "insert into raw.shopee__deliveries values (%s, %s, md5(%s::jsonb::text)::uuid, "
+                "null, %s, %s, now())",
+                (snapshot, rid, version, batch, position),
+            )
+        assert "raw.shopee" in bootstrap_module.pending(conn)
+    with connect(warehouse) as conn:
+        bootstrap(conn)
+        after = conn.execute(
+            "select snapshot::text, record_id, record, batch_id, feed_position from raw.shopee "
+            "order by 1, 2"
+        ).fetchall()
+        key_type = conn.execute(
+            "select data_type from information_schema.columns where table_schema = 'raw' "
+            "and table_name = 'shopee__deliveries' and column_name = 'batch_key'"
+        ).fetchone()
+        keyed = conn.execute(
+            "select count(*) from raw.delivery_batches where batch_id like 'shopee-2017%%'"
+        ).fetchone()[0]
+        assert bootstrap_module.pending(conn) == []
+        conn.execute("truncate raw.shopee__versions, raw.shopee__deliveries")
+    assert after == [tuple(row) for row in rows]
+    assert key_type == ("integer",)
+    assert keyed == 2

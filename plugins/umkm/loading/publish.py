@@ -287,9 +287,9 @@ def _write(db, source_id: str, snap: date, mode: str) -> int:
         if base is not None:
             db.execute(
                 sql.SQL(
-                    "insert into {} (snapshot, record_id, version_id, volatile, batch_id, "
+                    "insert into {} (snapshot, record_id, version_id, volatile, batch_key, "
                     "feed_position, loaded_at) select %s, record_id, version_id, volatile, "
-                    "batch_id, feed_position, loaded_at from {} where snapshot = %s"
+                    "batch_key, feed_position, loaded_at from {} where snapshot = %s"
                 ).format(deliveries, deliveries),
                 (snap, base),
             )

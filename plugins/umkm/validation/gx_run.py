@@ -48,10 +48,6 @@ def sqlalchemy_url(url: str) -> str:
     return normalise_url(url).replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
-def data_docs_dir() -> Path:
-    return settings.state_dir() / "data_docs"
-
-
 def _quiet(context) -> None:
     try:
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -180,8 +176,8 @@ def store_and_build_docs(result, source_id: str, run_id: str, batch_key: str) ->
             result.meta["run_id"] = key.run_id
             context.validation_results_store.set(key, result)
             context.build_data_docs()
-        index = data_docs_dir() / "index.html"
-        return index if index.exists() else data_docs_dir()
+        index = settings.data_docs_dir() / "index.html"
+        return index if index.exists() else settings.data_docs_dir()
     except Exception:
         log.exception("event=data_docs_failed source=%s run_id=%s", source_id, run_id)
         return None

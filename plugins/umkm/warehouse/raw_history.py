@@ -10,13 +10,14 @@ delivered. Underneath, a record is stored in two parts:
   seen again next month changes them and usually nothing else;
 - its **delivery**, a narrow row per (snapshot, record_id) in `raw.<source_id>__deliveries`:
   the version id, the activity fields (`volatile`, a jsonb object, null when the record has
-  none of them), batch_id, feed_position and loaded_at.
+  none of them), the batch's key in `raw.delivery_batches` (`batch_key`: the batch id's
+  text, 44 bytes, once per batch instead of once per row), feed_position and loaded_at.
 
 The view joins them back: `version || volatile` is the delivered record (jsonb is canonical:
-the same keys and values are the same jsonb, whatever the order they came in). A record not a
-JSON object is its own version. The join is a left join on the versions' key, so a query
-that does not read `record` (row counts, the latest snapshot, loaded_at) reads the
-deliveries only.
+the same keys and values are the same jsonb, whatever the order they came in), and the
+batch key gives `batch_id`. A record not a JSON object is its own version. Both joins are
+left joins on a unique key, so a query that reads neither `record` nor `batch_id` (row
+counts, the latest snapshot, loaded_at) reads the deliveries only.
 
 Publish writes both tables set-wise (`insert_sql`). Any other write through the view (a
 replay, validation of a published snapshot, a hand fix) goes through the row trigger
@@ -94,7 +95,7 @@ def insert_sql(source: Source, origin: str, *, upsert: bool = False) -> str:
     version, volatile = split_exprs(source, "o.record")
     conflict = (
         " on conflict (snapshot, record_id) do update set version_id = excluded.version_id,"
-        " volatile = excluded.volatile, batch_id = excluded.batch_id,"
+        " volatile = excluded.volatile, batch_key = excluded.batch_key,"
         " feed_position = excluded.feed_position, loaded_at = excluded.loaded_at"
         if upsert
         else ""
@@ -104,11 +105,15 @@ def insert_sql(source: Source, origin: str, *, upsert: bool = False) -> str:
         "md5(s.version::text)::uuid as version_id, s.volatile, o.batch_id, o.feed_position, "
         f"o.loaded_at from {origin} as o, lateral (select {version} as version, "
         f"{volatile} as volatile) as s), "
+        # each batch id keyed once (publish: one batch; an older warehouse moved in: a few)
+        "batches as materialized (select ids.batch_id, public.umkm_batch_key(ids.batch_id) "
+        f"as batch_key from (select distinct batch_id from {origin}) as ids), "
         f"stored as (insert into raw.{versions_table(sid)} (version_id, record) "
         "select version_id, version from delivered on conflict do nothing) "
         f"insert into raw.{deliveries_table(sid)} (snapshot, record_id, version_id, volatile, "
-        "batch_id, feed_position, loaded_at) select snapshot, record_id, version_id, volatile, "
-        f"batch_id, feed_position, loaded_at from delivered{conflict}"
+        "batch_key, feed_position, loaded_at) select d.snapshot, d.record_id, d.version_id, "
+        "d.volatile, b.batch_key, d.feed_position, d.loaded_at from delivered as d "
+        f"inner join batches as b on b.batch_id = d.batch_id{conflict}"
     )
 
 
@@ -125,7 +130,7 @@ create table if not exists raw.{deliveries} (
     record_id text not null,
     version_id uuid not null,
     volatile jsonb,
-    batch_id text not null,
+    batch_key integer not null,
     feed_position bigint not null,
     loaded_at timestamptz not null,
     primary key (snapshot, record_id)
@@ -135,6 +140,20 @@ comment on table raw.{deliveries} is
     'where it came from; read it through the view raw.{sid}.';
 do $history$
 begin
+    if exists (
+        select from information_schema.columns
+        where table_schema = 'raw' and table_name = '{deliveries}' and column_name = 'batch_id'
+    ) then
+        -- a warehouse from before raw.delivery_batches (V060): each row's batch id becomes
+        -- its key, in one rewrite of the table; the view is made again below
+        insert into raw.delivery_batches (batch_id)
+        select distinct d.batch_id from raw.{deliveries} as d order by d.batch_id
+        on conflict do nothing;
+        drop view if exists raw.{sid};
+        alter table raw.{deliveries}
+            alter column batch_id type integer using public.umkm_batch_key(batch_id);
+        alter table raw.{deliveries} rename column batch_id to batch_key;
+    end if;
     if exists (
         select from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = 'raw' and c.relname = '{sid}' and c.relkind = 'r'
@@ -150,11 +169,12 @@ begin
             d.record_id,
             case when d.volatile is null then v.record else v.record || d.volatile end
                 as record,
-            d.batch_id,
+            b.batch_id,
             d.feed_position,
             d.loaded_at
         from raw.{deliveries} as d
-        left join raw.{versions} as v on v.version_id = d.version_id;
+        left join raw.{versions} as v on v.version_id = d.version_id
+        left join raw.delivery_batches as b on b.batch_key = d.batch_key;
         comment on view raw.{sid} is
             'The published {sid} records, one row per record per snapshot, exactly as '
             'delivered.';

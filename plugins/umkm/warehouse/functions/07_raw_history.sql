@@ -6,6 +6,26 @@ language sql as $$
     select pg_advisory_xact_lock(hashtextextended('umkm-raw:' || source_id, 0))
 $$;
 
+-- The key of a batch id in raw.delivery_batches (V060), given on first use: the delivery
+-- rows store it instead of the batch id's text.
+create or replace function public.umkm_batch_key(batch_id text) returns integer
+language plpgsql as $$
+declare
+    key integer;
+begin
+    select b.batch_key into key from raw.delivery_batches as b where b.batch_id = $1;
+    if key is null then
+        insert into raw.delivery_batches (batch_id) values ($1)
+        on conflict do nothing
+        returning delivery_batches.batch_key into key;
+    end if;
+    if key is null then  -- another transaction gave it between the two statements
+        select b.batch_key into key from raw.delivery_batches as b where b.batch_id = $1;
+    end if;
+    return key;
+end
+$$;
+
 -- Writes through the view raw.<source_id> (umkm.warehouse.raw_history): a replay, validation
 -- of a published snapshot, a hand fix. Publish writes the two tables set-wise instead. Row by
 -- row: a delivery is deleted, or (insert, update) the whole record is stored as its version
@@ -31,11 +51,11 @@ begin
         versions
     ) using new.record;
     execute format(
-        'insert into %s (snapshot, record_id, version_id, volatile, batch_id, feed_position, '
+        'insert into %s (snapshot, record_id, version_id, volatile, batch_key, feed_position, '
         'loaded_at) values ($1, $2, md5($3::text)::uuid, null, $4, $5, $6)',
         deliveries
-    ) using new.snapshot, new.record_id, new.record, new.batch_id, new.feed_position,
-        new.loaded_at;
+    ) using new.snapshot, new.record_id, new.record, public.umkm_batch_key(new.batch_id),
+        new.feed_position, new.loaded_at;
     return new;
 end
 $$;
