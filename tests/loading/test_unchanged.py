@@ -187,3 +187,23 @@ def test_a_build_after_a_crash_emptied_the_unlogged_tables_is_needed(wh, feed_se
     assert decision.needed and "crash" in decision.reason
     finish_build(decision.build_id, url=wh)
     assert not begin_build(snap, url=wh).needed
+
+
+def test_two_builds_finishing_out_of_order_are_not_taken_for_a_crash(wh, feed_server):
+    """Two runs decide at once and both build; the build lock lets the later-decided one
+    finish first. The next run with nothing changed is skipped, not rebuilt as after a
+    crash (the sentinel kept only the last id to finish: the e2e suite met it)."""
+    snap = date.fromisoformat(SNAPSHOT)
+    feed_server("apikey-offset", "blibli")
+    loaded = land(wh, "blibli")
+    publish("blibli", SNAPSHOT, loaded.batch_id, url=wh)
+    first = begin_build(snap, force=True, url=wh)
+    second = begin_build(snap, force=True, url=wh)
+    assert first.build_id < second.build_id
+    finish_build(second.build_id, url=wh)
+    finish_build(first.build_id, url=wh)
+    decision = begin_build(snap, url=wh)
+    assert not decision.needed, decision.reason
+    with connect(wh) as db:  # and a crash after them is still seen
+        db.execute("truncate audit.build_sentinel")
+    assert "crash" in begin_build(snap, url=wh).reason

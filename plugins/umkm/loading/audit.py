@@ -361,13 +361,24 @@ def record_build(conn, snapshot: date, state: str, status: str, detail: str) -> 
 
 
 def mark_build_success(conn, build_id: int) -> None:
-    """The build ran to the end (and its id goes in the unlogged sentinel, see V058)."""
+    """The build ran to the end (and its id goes in the unlogged sentinel, see V058).
+
+    Two builds decided at once (two operators' runs) finish in the order of the build lock,
+    not of their ids: the sentinel keeps every id from the latest successful build's up, so
+    the earlier id finishing last does not push the latest one out (which read as a crash
+    and rebuilt everything on the next run)."""
     conn.execute(
         "update audit.builds set status = 'success', recorded_at = now() where build_id = %s",
         (build_id,),
     )
-    conn.execute("delete from audit.build_sentinel")
-    conn.execute("insert into audit.build_sentinel (build_id) values (%s)", (build_id,))
+    conn.execute(
+        "insert into audit.build_sentinel (build_id) values (%s) on conflict do nothing",
+        (build_id,),
+    )
+    conn.execute(
+        "delete from audit.build_sentinel where build_id < "
+        "(select max(build_id) from audit.builds where status = 'success')"
+    )
 
 
 def insert_validation_results(
