@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -267,6 +268,17 @@ def world_doc(world: World, snapshots: list[date]) -> dict:
 RECORDS_CHUNK = 1 << 18
 
 
+def _write_served(out, snapshot: str, source_id: str, source, d: int, ids_of) -> int:
+    """The rows a platform or the registry serves on day `d`, RECORDS_CHUNK at a time;
+    `ids_of` renders the record ids of account or record indexes."""
+    total = source.n_rows(d)
+    for start in range(0, total, RECORDS_CHUNK):
+        rows = source.acc_of_rows(np.arange(start, min(start + RECORDS_CHUNK, total)))
+        for rid, e in zip(ids_of(rows), source.entity[rows].tolist(), strict=True):
+            out.writerow([snapshot, source_id, rid, entity_id(e)])
+    return total
+
+
 def write_records(world: World, snapshots: list[date], path: Path) -> int:
     """`snapshot,source_id,record_id,entity_id` for every record served, in feed order."""
     n = 0
@@ -277,25 +289,9 @@ def write_records(world: World, snapshots: list[date], path: Path) -> int:
             d = day(snap)
             s = snap.isoformat()
             for p in world.platforms:
-                if not p.has_data(d):
-                    continue
-                total = p.n_rows(d)
-                for start in range(0, total, RECORDS_CHUNK):
-                    positions = np.arange(start, min(start + RECORDS_CHUNK, total))
-                    rows = p.acc_of_rows(positions)
-                    ids = render.account_ids(p, rows)
-                    for rid, e in zip(ids, p.entity[rows].tolist(), strict=True):
-                        out.writerow([s, p.name, rid, entity_id(e)])
-                    n += len(rows)
-            reg = world.registry
-            total = reg.n_rows(d)
-            for start in range(0, total, RECORDS_CHUNK):
-                positions = np.arange(start, min(start + RECORDS_CHUNK, total))
-                rows = reg.acc_of_rows(positions)
-                ids = render.registry_ids(rows)
-                for rid, e in zip(ids, reg.entity[rows].tolist(), strict=True):
-                    out.writerow([s, "kemenkopukm", rid, entity_id(e)])
-                n += len(rows)
+                if p.has_data(d):
+                    n += _write_served(out, s, p.name, p, d, partial(render.account_ids, p))
+            n += _write_served(out, s, "kemenkopukm", world.registry, d, render.registry_ids)
             es = world.esmart
             for year in C.ESMART_YEARS:
                 if year > snap.year:

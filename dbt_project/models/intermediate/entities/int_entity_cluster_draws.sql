@@ -28,6 +28,10 @@
 {%- set correlation = er_setting('er_draw_correlation') | float -%}
 {#- every drawn record once per draw: the plan guard's bound grows by the draws -#}
 {{ config(meta={'plan_fanout': draws}) }}
+{#- a uniform number in (0, 1) from a hash of the pair and SEED (a draw number, or its
+    negative for the draw's second number) -#}
+{%- set uniform = "((hashint8extended(uncertain.rid_a * 1000003 + uncertain.rid_b, SEED)"
+    ~ " & 9007199254740991)::float8 + 0.5) / 9007199254740992.0" -%}
 {#- node id of a record in a draw: draw * 2^34 + rid (rids stay below 2^34) -#}
 {%- set shift = 17179869184 -%}
 
@@ -113,23 +117,11 @@ sampled as (
     from uncertain
     cross join draw_numbers
     where
-        draw_numbers.shared + sqrt(1 - {{ correlation }}) * sqrt(-2 * ln(
-            (
-                (
-                    hashint8extended(
-                        uncertain.rid_a * 1000003 + uncertain.rid_b, draw_numbers.draw
-                    ) & 9007199254740991
-                )::float8 + 0.5
-            ) / 9007199254740992.0
-        )) * cos(2 * pi() * (
-            (
-                (
-                    hashint8extended(
-                        uncertain.rid_a * 1000003 + uncertain.rid_b, -draw_numbers.draw
-                    ) & 9007199254740991
-                )::float8 + 0.5
-            ) / 9007199254740992.0
-        )) < uncertain.threshold
+        draw_numbers.shared
+        + sqrt(1 - {{ correlation }})
+        * sqrt(-2 * ln({{ uniform | replace('SEED', 'draw_numbers.draw') }}))
+        * cos(2 * pi() * {{ uniform | replace('SEED', '-draw_numbers.draw') }})
+        < uncertain.threshold
 ),
 
 components as (
