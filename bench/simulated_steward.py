@@ -32,6 +32,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--truth", required=True, help="folder of `umkm sim truth --out`")
     parser.add_argument("--pairs", type=int, default=100, help="pairs to decide, queue order")
+    parser.add_argument(
+        "--audit", action="store_true", help="decide the audit sample (`umkm er review --audit`)"
+    )
     parser.add_argument("--url", help="warehouse URL (default: the configured warehouse)")
     args = parser.parse_args()
 
@@ -51,7 +54,7 @@ def main() -> int:
     decided = {"match": 0, "non_match": 0, "unknown": 0}
     linked = {"match": 0, "non_match": 0}
     with connect(args.url or warehouse_url()) as conn:
-        for pair in next_pairs(conn, args.pairs):
+        for pair in next_pairs(conn, args.pairs, audit=args.audit):
             a, b = pair["a"], pair["b"]
             entity_a = truth.get((a.source_id, a.record_id))
             entity_b = truth.get((b.source_id, b.record_id))
@@ -63,7 +66,8 @@ def main() -> int:
             decided[label] += 1
             linked[label] += bool(pair["linked"])
     print(
-        f"decided {decided['match'] + decided['non_match']} pairs of the review queue: "
+        f"decided {decided['match'] + decided['non_match']} pairs of the "
+        f"{'audit sample' if args.audit else 'review queue'}: "
         f"{decided['match']} match ({linked['match']} linked by the model, "
         f"{decided['match'] - linked['match']} not), {decided['non_match']} non_match "
         f"({linked['non_match']} linked by the model); {decided['unknown']} not in the truth"

@@ -32,9 +32,39 @@
     'er_interval_draws': 100,
     'er_interval_band': [0.01, 0.99],
     'er_draw_correlation': 0.3,
+    'er_calibration_bands': [0.01, 0.2, 0.5, 0.8, 0.99],
+    'er_calibration_min_labels': 10,
+    'er_calibration_prior_pairs': 2,
+    'er_audit_pairs': 50,
     'er_work_mem': '256MB',
 } -%}
 {{- return(var(name, defaults[name])) -}}
+{%- endmacro %}
+
+{#- The strata in which the stewards' decisions calibrate the model (int_er_calibration)
+    and from which the audit sample is drawn (stewardship.er_review_queue): the class of a
+    pair by the kinds of its two sources (both marketplaces, a marketplace and a list, or
+    two lists: the registry, the ministry lists), crossed with bands of the model's match
+    probability (er_calibration_bands, which span er_interval_band). The model can be off
+    for one class and not another (Fellegi-Sunter learns one set of weights for all). -#}
+{% macro er_pair_classes() -%}
+{{- return(['marketplace', 'marketplace-list', 'list']) -}}
+{%- endmacro %}
+
+{#- A pair's stratum, 1 to (classes x bands), from the two source ids and the model's match
+    probability (null outside er_calibration_bands). -#}
+{% macro er_stratum(probability, source_a, source_b) -%}
+{%- set bands = er_setting('er_calibration_bands') -%}
+{%- set marketplaces = "('" ~ marketplace_ids() | join("', '") ~ "')" -%}
+case
+    when {{ probability }} >= {{ bands[0] }} and {{ probability }} < {{ bands[-1] }} then
+        (case
+            when {{ source_a }} in {{ marketplaces }} and {{ source_b }} in {{ marketplaces }} then 0
+            when {{ source_a }} in {{ marketplaces }} or {{ source_b }} in {{ marketplaces }} then 1
+            else 2
+        end) * {{ bands | length - 1 }}
+        + width_bucket({{ probability }}, array[{{ bands | join(', ') }}]::float8[])
+end
 {%- endmacro %}
 
 {#- The comparisons, each with its levels from the most alike down. In the SQL texts `{a}`

@@ -112,6 +112,49 @@ def test_labels_change_the_next_build(built):
     assert decided >= 1  # the non_match pair was a candidate with a model probability
 
 
+def test_the_audit_sample_and_its_calibration(built):
+    with connect(built) as conn:
+        audit = conn.execute(
+            "select q.source_id_a, q.record_id_a, q.source_id_b, q.record_id_b, "
+            "q.audit_stratum, q.audit_order, q.match_probability, c.pair_class, c.band_low, "
+            "c.band_high from stewardship.er_review_queue as q "
+            "join stewardship.er_calibration_strata as c on q.audit_stratum = c.stratum "
+            "where q.audit_order is not null order by q.audit_order"
+        ).fetchall()
+    assert audit, "the hand-made world has uncertain pairs: the audit sample holds some"
+    for *_, probability, pair_class, low, high in audit:
+        assert low <= probability < high
+        assert pair_class in ("marketplace", "marketplace-list", "list")
+    # strata in turn: the first pair of every stratum comes before any second pair
+    strata = [row[4] for row in audit]
+    first_seen = [s for i, s in enumerate(strata) if s not in strata[:i]]
+    assert strata[: len(first_seen)] == first_seen
+    shown = _umkm(built, "review", "--audit", "--limit", "2")
+    assert shown.returncode == 0, shown.stderr
+    assert "decide: umkm er label" in shown.stdout
+
+    # one decision calibrates its stratum when one is enough
+    a_source, a_record, b_source, b_record, stratum = audit[0][:5]
+    with connect(built) as conn:
+        label_pair(
+            conn, RecordRef(a_source, a_record), RecordRef(b_source, b_record), "match", None
+        )
+    run_dbt(
+        ["build", "--select", "stg_stewardship__er_labels+,+er_calibration_strata", *CAUTIOUS],
+        url=built,
+        variables={**BUILD_VARIABLES, "er_calibration_min_labels": 1},
+        capture=True,
+    )
+    with connect(built) as conn:
+        decided, matches, share, shift = conn.execute(
+            "select decided_pairs, steward_matches, calibrated_share, log_odds_shift "
+            "from stewardship.er_calibration_strata where stratum = %s",
+            (stratum,),
+        ).fetchone()
+    assert (decided, matches) == (1, 1)
+    assert share is not None and shift > 0  # a match where the model was unsure
+
+
 def test_bad_labels_are_one_line_errors(built):
     with connect(built) as conn:
         with pytest.raises(ReviewError, match="SOURCE:RECORD_ID"):

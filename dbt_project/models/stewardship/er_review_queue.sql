@@ -3,13 +3,24 @@
     every comparison (the level's meaning and weight) and the two records' business names
     and regions; the records themselves are in raw (`umkm er review` shows them). The pairs
     nearest the link threshold (er_match_probability) come first: a decision there changes
-    a link. -#}
+    a link (review_order).
+
+    The queue also holds the audit sample (audit_order): in every stratum of the
+    calibration (macro er_stratum: the pair's class by its sources' kinds and a band of
+    the model's probability from 0.01 to 0.99, below the review band too), the first
+    er_audit_pairs pairs in the order of a hash of the pair, decided or not, interleaved
+    stratum by stratum. A random sample is what tells whether the model's probabilities
+    hold (int_er_calibration): the review band's pairs are chosen for being near the
+    threshold. The order is the same from build to build while the records keep their
+    rids (new records get larger ones), so decided pairs keep their place. -#}
 {%- set band = er_setting('er_review_band') -%}
 {%- set threshold = er_setting('er_match_probability') -%}
+{%- set bands = er_setting('er_calibration_bands') -%}
+{%- set audit_pairs = er_setting('er_audit_pairs') | int -%}
 
 with
 
-scored as (
+scored as not materialized (
     select * from {{ ref('int_entity_pairs_scored') }}
 ),
 
@@ -33,13 +44,51 @@ parameters as (
     where parameter = 'level'
 ),
 
-undecided as (
-    select *
+strata as (
+    select
+        rid_a,
+        rid_b,
+        {{ er_stratum('match_probability', 'source_id_a', 'source_id_b') | indent(8) }}
+            as stratum
     from scored
+    where match_probability >= {{ bands[0] }} and match_probability < {{ bands[-1] }}
+),
+
+audit as (
+    select
+        rid_a,
+        rid_b,
+        stratum,
+        row_number() over (order by rank_in_stratum, stratum) as audit_order
+    from (
+        select
+            rid_a,
+            rid_b,
+            stratum,
+            row_number() over (
+                partition by stratum
+                order by hashint8extended(rid_a * 1000003 + rid_b, 0), rid_a, rid_b
+            ) as rank_in_stratum
+        from strata
+    ) as ranked
+    where rank_in_stratum <= {{ audit_pairs }}
+),
+
+undecided as (
+    select
+        scored.*,
+        audit.stratum,
+        audit.audit_order,
+        scored.match_probability >= {{ band[0] }}
+        and scored.match_probability < {{ band[1] }} as is_in_review_band
+    from scored
+    left join audit on scored.rid_a = audit.rid_a and scored.rid_b = audit.rid_b
     where
-        steward_label is null
-        and match_probability >= {{ band[0] }}
-        and match_probability < {{ band[1] }}
+        scored.steward_label is null
+        and (
+            (scored.match_probability >= {{ band[0] }} and scored.match_probability < {{ band[1] }})
+            or audit.audit_order is not null
+        )
 ),
 
 evidence as (
@@ -85,14 +134,20 @@ final as (
         undecided.match_weight,
         undecided.match_probability >= {{ threshold }} as is_linked_now,
         evidence.evidence,
-        row_number() over (
-            order by
-                abs(undecided.match_probability - {{ threshold }}),
-                a.source_id,
-                a.record_id,
-                b.source_id,
-                b.record_id
-        ) as review_order
+        case
+            when undecided.is_in_review_band
+                then row_number() over (
+                    partition by undecided.is_in_review_band
+                    order by
+                        abs(undecided.match_probability - {{ threshold }}),
+                        a.source_id,
+                        a.record_id,
+                        b.source_id,
+                        b.record_id
+                )
+        end as review_order,
+        undecided.stratum as audit_stratum,
+        undecided.audit_order
     from undecided
     inner join records as a on undecided.rid_a = a.rid
     inner join records as b on undecided.rid_b = b.rid

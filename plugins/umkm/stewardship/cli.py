@@ -1,11 +1,14 @@
 """`umkm er review` and `umkm er label`: the data stewards' review of entity resolution.
 
     umkm er review [--limit N]                 the next pairs to decide, with their evidence
+    umkm er review --audit [--limit N]         the next pairs of the random audit sample
     umkm er label SOURCE:ID SOURCE:ID match|non_match [--note TEXT]
 
 A decision is stored in stewardship.er_labels; the next build follows it over the model
 (a match links the two records, a non_match keeps them apart) and checks the model against
-all decisions (stewardship.er_label_calibration). See docs/ENTITY_RESOLUTION.md.
+all decisions (stewardship.er_label_calibration). Decisions on the audit sample, a random
+sample of every class of pair and band of probability, calibrate the bridge's intervals
+(stewardship.er_calibration_strata). See docs/ENTITY_RESOLUTION.md.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ def add_parser(subparsers) -> None:
         help="print the next pairs to decide (stewardship.er_review_queue)",
     )
     review.add_argument("--limit", type=int, default=5, help="pairs to print")
+    review.add_argument(
+        "--audit",
+        action="store_true",
+        help="the random audit sample instead of the review band: decisions on it "
+        "calibrate the bridge's intervals",
+    )
     review.add_argument("--json", action="store_true", help="print JSON instead of text")
     review.add_argument("--url", help="warehouse URL (default: the configured warehouse)")
     review.set_defaults(func=_review)
@@ -60,7 +69,7 @@ def _review(args: argparse.Namespace) -> int:
 
     try:
         with _connect(args.url) as conn:
-            pairs = next_pairs(conn, args.limit)
+            pairs = next_pairs(conn, args.limit, audit=args.audit)
     except psycopg.errors.UndefinedTable:
         print(
             "umkm er review: no review queue yet: build the warehouse first "
@@ -72,7 +81,8 @@ def _review(args: argparse.Namespace) -> int:
         print(json.dumps(pairs, default=str, indent=2))
         return 0
     if not pairs:
-        print("no pair to review: every pair in the review band is decided")
+        where = "audit sample" if args.audit else "review band"
+        print(f"no pair to review: every pair in the {where} is decided")
         return 0
     for n, pair in enumerate(pairs, start=1):
         state = "a link now" if pair["linked"] else "not a link now"

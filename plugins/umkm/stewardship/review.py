@@ -94,21 +94,26 @@ def record_fields(conn, ref: RecordRef) -> dict[str, Any] | None:
     return shown
 
 
-def next_pairs(conn, limit: int) -> list[dict[str, Any]]:
-    """The next `limit` pairs of the queue that no steward has decided since the build."""
+def next_pairs(conn, limit: int, audit: bool = False) -> list[dict[str, Any]]:
+    """The next `limit` pairs of the queue that no steward has decided since the build:
+    the review band's, nearest the link threshold first, or with `audit` the audit
+    sample's, a random sample of every stratum of the calibration in turn."""
+    order = sql.Identifier("audit_order" if audit else "review_order")
     rows = conn.execute(
-        """
-        select q.source_id_a, q.record_id_a, q.source_id_b, q.record_id_b,
-               q.match_probability, q.is_linked_now, q.evidence
-        from stewardship.er_review_queue as q
-        where not exists (
-            select 1 from stewardship.er_labels as l
-            where (l.source_id_a, l.record_id_a, l.source_id_b, l.record_id_b)
-                = (q.source_id_a, q.record_id_a, q.source_id_b, q.record_id_b)
-        )
-        order by q.review_order
-        limit %s
-        """,
+        sql.SQL(
+            """
+            select q.source_id_a, q.record_id_a, q.source_id_b, q.record_id_b,
+                   q.match_probability, q.is_linked_now, q.evidence
+            from stewardship.er_review_queue as q
+            where q.{order} is not null and not exists (
+                select 1 from stewardship.er_labels as l
+                where (l.source_id_a, l.record_id_a, l.source_id_b, l.record_id_b)
+                    = (q.source_id_a, q.record_id_a, q.source_id_b, q.record_id_b)
+            )
+            order by q.{order}
+            limit %s
+            """
+        ).format(order=order),
         (limit,),
     ).fetchall()
     out = []

@@ -22,7 +22,14 @@
     draw (Box-Muller from two hashes). Each pair is still a match with its own
     probability over the draws; c is the correlation of any two pairs' latent values
     within a draw (0: independent). Its value was chosen on the default profile of the
-    simulator (docs/ENTITY_RESOLUTION.md). -#}
+    simulator (docs/ENTITY_RESOLUTION.md).
+
+    Where the stewards' decisions calibrate a stratum of pairs (int_er_calibration), the
+    draws also move that stratum's undecided pairs as a whole: in draw d every such pair's
+    log-odds is shifted by logit(r) - logit(m), where m is the model's mean probability of
+    the stratum's decided pairs and r the stratum's share of matches drawn for d from its
+    posterior (normal, with the posterior's mean and standard deviation, a hash of the
+    stratum and the draw, kept within 0.001..0.999). -#}
 {%- set draws = er_setting('er_interval_draws') | int -%}
 {%- set band = er_setting('er_interval_band') -%}
 {%- set correlation = er_setting('er_draw_correlation') | float -%}
@@ -37,24 +44,67 @@
 
 with
 
--- a steward's decision is certain (decided_probability 1 or 0)
+-- a steward's decision is certain (decided_probability 1 or 0, so no stratum: macro
+-- er_stratum, for the stewards' calibration)
 scored as (
     select
         rid_a,
         rid_b,
-        decided_probability as match_probability
+        decided_probability as match_probability,
+        {{ er_stratum('decided_probability', 'source_id_a', 'source_id_b') | indent(8) }}
+            as stratum
     from {{ ref('int_entity_pairs_scored') }}
     where decided_probability >= {{ band[0] }}
 ),
 
--- threshold: the normal quantile of the pair's probability
+-- threshold: the normal quantile of the pair's probability; its log-odds for the
+-- calibration
 uncertain as (
     select
         rid_a,
         rid_b,
-        public.umkm_normal_quantile(match_probability) as threshold
+        stratum,
+        public.umkm_normal_quantile(match_probability) as threshold,
+        ln(match_probability / (1 - match_probability)) as log_odds
     from scored
     where match_probability < {{ band[1] }}
+),
+
+calibrated as (
+    select
+        stratum,
+        calibrated_share,
+        calibrated_share_sd,
+        ln(mean_decided_probability / (1 - mean_decided_probability)) as decided_log_odds
+    from {{ ref('int_er_calibration') }}
+    where is_calibrated
+),
+
+-- each calibrated stratum's share of matches in each draw, from its posterior
+stratum_draws as (
+    select
+        calibrated.stratum,
+        draw.n as draw,
+        calibrated.decided_log_odds,
+        calibrated.calibrated_share
+        + calibrated.calibrated_share_sd
+        * public.umkm_normal_quantile(
+            ((hashint8extended(calibrated.stratum, draw.n) & 9007199254740991)::float8 + 0.5)
+            / 9007199254740992.0
+        ) as drawn_share
+    from calibrated
+    cross join generate_series(1, {{ draws }}) as draw (n)
+),
+
+-- its log-odds shift in the draw: logit(r) - logit(m), r kept within 0.001..0.999
+stratum_shifts as (
+    select
+        stratum,
+        draw,
+        ln(least(0.999, greatest(0.001, drawn_share)))
+        - ln(1 - least(0.999, greatest(0.001, drawn_share)))
+        - decided_log_odds as shift
+    from stratum_draws
 ),
 
 drawn_records as (
@@ -64,13 +114,28 @@ drawn_records as (
     from {{ ref('int_entity_drawn_records') }}
 ),
 
--- shared: sqrt(c) * z_d, the part of every pair's latent value the draw shares
-draw_numbers as (
+-- the strata (macro er_stratum), for the draws' arrays of shifts
+{%- set strata = er_pair_classes() | length * (er_setting('er_calibration_bands') | length - 1) %}
+shift_arrays as (
     select
         draw.n as draw,
-        sqrt({{ correlation }}) * public.umkm_normal_quantile((draw.n - 0.5) / {{ draws }})
-            as shared
+        array_agg(stratum_shifts.shift order by strata.stratum) as shifts
     from generate_series(1, {{ draws }}) as draw (n)
+    cross join generate_series(1, {{ strata }}) as strata (stratum)
+    left join stratum_shifts
+        on strata.stratum = stratum_shifts.stratum and draw.n = stratum_shifts.draw
+    group by draw.n
+),
+
+-- shared: sqrt(c) * z_d, the part of every pair's latent value the draw shares; shifts:
+-- the calibrated strata's log-odds shifts in the draw, indexed by stratum (null: none)
+draw_numbers as (
+    select
+        shift_arrays.draw,
+        shift_arrays.shifts,
+        sqrt({{ correlation }})
+        * public.umkm_normal_quantile((shift_arrays.draw - 0.5) / {{ draws }}) as shared
+    from shift_arrays
 ),
 
 -- the certain pairs among the drawn records join them the same way in every draw: their
@@ -121,7 +186,12 @@ sampled as (
         + sqrt(1 - {{ correlation }})
         * sqrt(-2 * ln({{ uniform | replace('SEED', 'draw_numbers.draw') }}))
         * cos(2 * pi() * {{ uniform | replace('SEED', '-draw_numbers.draw') }})
-        < uncertain.threshold
+        < coalesce(
+            public.umkm_normal_quantile(
+                1 / (1 + exp(-(uncertain.log_odds + draw_numbers.shifts[uncertain.stratum])))
+            ),
+            uncertain.threshold
+        )
 ),
 
 components as (
