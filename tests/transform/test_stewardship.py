@@ -168,3 +168,15 @@ def test_bad_labels_are_one_line_errors(built):
     bad = _umkm(built, "label", "tokopedia:T4", "tokopedia:T4", "match")
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and "two different records" in bad.stderr
+
+
+def test_a_queue_from_an_older_version_is_a_one_line_error(built):
+    with connect(built) as conn:
+        conn.execute("alter table stewardship.er_review_queue rename audit_order to older")
+    try:
+        shown = _umkm(built, "review", "--audit")
+    finally:
+        with connect(built) as conn:
+            conn.execute("alter table stewardship.er_review_queue rename older to audit_order")
+    assert shown.returncode == 3
+    assert "Traceback" not in shown.stderr and "build the warehouse again" in shown.stderr

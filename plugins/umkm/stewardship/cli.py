@@ -77,6 +77,13 @@ def _review(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 3
+    except psycopg.errors.UndefinedColumn:
+        print(
+            "umkm er review: the review queue is from an older version of the project: "
+            "build the warehouse again (umkm run; a changed dbt project always builds)",
+            file=sys.stderr,
+        )
+        return 3
     if args.json:
         print(json.dumps(pairs, default=str, indent=2))
         return 0
