@@ -51,13 +51,41 @@
 {{- return(['marketplace', 'marketplace-list', 'list']) -}}
 {%- endmacro %}
 
-{#- A pair's stratum, 1 to (classes x bands), from the two source ids and the model's match
+{#- The strata, in the order of their numbers: one dict per stratum with `stratum` (1 to
+    classes x bands), `pair_class` and the band's `band_low` and `band_high`. er_stratum
+    numbers a pair in the same layout (class index x bands + band), and the two macros are
+    the only places that know it. -#}
+{% macro er_strata() -%}
+{%- set bands = er_setting('er_calibration_bands') -%}
+{%- set strata = [] -%}
+{%- for pair_class in er_pair_classes() -%}
+    {%- set class_index = loop.index0 -%}
+    {%- for low in bands[:-1] -%}
+        {%- do strata.append({
+            'stratum': class_index * (bands | length - 1) + loop.index,
+            'pair_class': pair_class,
+            'band_low': low,
+            'band_high': bands[loop.index],
+        }) -%}
+    {%- endfor -%}
+{%- endfor -%}
+{{- return(strata) -}}
+{%- endmacro %}
+
+{#- True when a match probability is within er_calibration_bands (a pair there has a
+    stratum). -#}
+{% macro er_in_calibration_bands(probability) -%}
+{%- set bands = er_setting('er_calibration_bands') -%}
+{{ probability }} >= {{ bands[0] }} and {{ probability }} < {{ bands[-1] }}
+{%- endmacro %}
+
+{#- A pair's stratum (er_strata), from the two source ids and the model's match
     probability (null outside er_calibration_bands). -#}
 {% macro er_stratum(probability, source_a, source_b) -%}
 {%- set bands = er_setting('er_calibration_bands') -%}
 {%- set marketplaces = "('" ~ marketplace_ids() | join("', '") ~ "')" -%}
 case
-    when {{ probability }} >= {{ bands[0] }} and {{ probability }} < {{ bands[-1] }} then
+    when {{ er_in_calibration_bands(probability) }} then
         (case
             when {{ source_a }} in {{ marketplaces }} and {{ source_b }} in {{ marketplaces }} then 0
             when {{ source_a }} in {{ marketplaces }} or {{ source_b }} in {{ marketplaces }} then 1
@@ -65,6 +93,13 @@ case
         end) * {{ bands | length - 1 }}
         + width_bucket({{ probability }}, array[{{ bands | join(', ') }}]::float8[])
 end
+{%- endmacro %}
+
+{#- A 64-bit hash of a candidate pair (its two rids) and a seed: the draws' random numbers
+    (int_entity_cluster_draws, seed = the draw) and the audit sample's order
+    (stewardship.er_review_queue, seed 0). -#}
+{% macro er_pair_hash(rid_a, rid_b, seed) -%}
+hashint8extended({{ rid_a }} * 1000003 + {{ rid_b }}, {{ seed }})
 {%- endmacro %}
 
 {#- The comparisons, each with its levels from the most alike down. In the SQL texts `{a}`

@@ -15,7 +15,6 @@
     rids (new records get larger ones), so decided pairs keep their place. -#}
 {%- set band = er_setting('er_review_band') -%}
 {%- set threshold = er_setting('er_match_probability') -%}
-{%- set bands = er_setting('er_calibration_bands') -%}
 {%- set audit_pairs = er_setting('er_audit_pairs') | int -%}
 
 with
@@ -51,7 +50,7 @@ strata as (
         {{ er_stratum('match_probability', 'source_id_a', 'source_id_b') | indent(8) }}
             as stratum
     from scored
-    where match_probability >= {{ bands[0] }} and match_probability < {{ bands[-1] }}
+    where {{ er_in_calibration_bands('match_probability') }}
 ),
 
 audit as (
@@ -67,14 +66,14 @@ audit as (
             stratum,
             row_number() over (
                 partition by stratum
-                order by hashint8extended(rid_a * 1000003 + rid_b, 0), rid_a, rid_b
+                order by {{ er_pair_hash('rid_a', 'rid_b', 0) }}, rid_a, rid_b
             ) as rank_in_stratum
         from strata
     ) as ranked
     where rank_in_stratum <= {{ audit_pairs }}
 ),
 
-undecided as (
+unlabelled as (
     select
         scored.*,
         audit.stratum,
@@ -83,12 +82,13 @@ undecided as (
         and scored.match_probability < {{ band[1] }} as is_in_review_band
     from scored
     left join audit on scored.rid_a = audit.rid_a and scored.rid_b = audit.rid_b
-    where
-        scored.steward_label is null
-        and (
-            (scored.match_probability >= {{ band[0] }} and scored.match_probability < {{ band[1] }})
-            or audit.audit_order is not null
-        )
+    where scored.steward_label is null
+),
+
+undecided as (
+    select *
+    from unlabelled
+    where is_in_review_band or audit_order is not null
 ),
 
 evidence as (

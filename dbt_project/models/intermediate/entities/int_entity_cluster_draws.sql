@@ -37,7 +37,7 @@
 {{ config(meta={'plan_fanout': draws}) }}
 {#- a uniform number in (0, 1) from a hash of the pair and SEED (a draw number, or its
     negative for the draw's second number) -#}
-{%- set uniform = "((hashint8extended(uncertain.rid_a * 1000003 + uncertain.rid_b, SEED)"
+{%- set uniform = "((" ~ er_pair_hash('uncertain.rid_a', 'uncertain.rid_b', 'SEED')
     ~ " & 9007199254740991)::float8 + 0.5) / 9007199254740992.0" -%}
 {#- node id of a record in a draw: draw * 2^34 + rid (rids stay below 2^34) -#}
 {%- set shift = 17179869184 -%}
@@ -114,14 +114,13 @@ drawn_records as (
     from {{ ref('int_entity_drawn_records') }}
 ),
 
--- the strata (macro er_stratum), for the draws' arrays of shifts
-{%- set strata = er_pair_classes() | length * (er_setting('er_calibration_bands') | length - 1) %}
+-- the strata (macro er_strata), for the draws' arrays of shifts
 shift_arrays as (
     select
         draw.n as draw,
         array_agg(stratum_shifts.shift order by strata.stratum) as shifts
     from generate_series(1, {{ draws }}) as draw (n)
-    cross join generate_series(1, {{ strata }}) as strata (stratum)
+    cross join generate_series(1, {{ er_strata() | length }}) as strata (stratum)
     left join stratum_shifts
         on strata.stratum = stratum_shifts.stratum and draw.n = stratum_shifts.draw
     group by draw.n

@@ -14,11 +14,8 @@
     probabilities. Decisions on a random sample of each stratum (the audit sample of
     stewardship.er_review_queue) estimate it without bias; the review band's decisions
     count too. One row per stratum that has a candidate pair. -#}
-{%- set bands = er_setting('er_calibration_bands') -%}
-{%- set class_array = "array['" ~ er_pair_classes() | join("', '") ~ "']" -%}
 {%- set min_labels = er_setting('er_calibration_min_labels') | int -%}
 {%- set prior = er_setting('er_calibration_prior_pairs') | float -%}
-{%- set n_bands = bands | length - 1 -%}
 
 with
 
@@ -29,22 +26,39 @@ scored as (
         match_probability,
         (steward_label = 'match')::int as is_match
     from {{ ref('int_entity_pairs_scored') }}
-    where
-        match_probability >= {{ bands[0] }}
-        and match_probability < {{ bands[-1] }}
+    where {{ er_in_calibration_bands('match_probability') }}
+),
+
+-- what each stratum number stands for (macro er_strata)
+layout as (
+    select *
+    from (
+        values
+        {%- for s in er_strata() %}
+            (
+                {{ s.stratum }}, '{{ s.pair_class }}',
+                {{ s.band_low }}::float8, {{ s.band_high }}::float8
+            )
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as layout (stratum, pair_class, band_low, band_high)
 ),
 
 strata as (
     select
-        stratum,
+        scored.stratum,
+        layout.pair_class,
+        layout.band_low,
+        layout.band_high,
         count(*) as candidate_pairs,
-        count(is_match) as decided_pairs,
-        coalesce(sum(is_match), 0) as steward_matches,
-        avg(match_probability) as mean_model_probability,
-        avg(match_probability) filter (where is_match is not null)
+        count(scored.is_match) as decided_pairs,
+        coalesce(sum(scored.is_match), 0) as steward_matches,
+        avg(scored.match_probability) as mean_model_probability,
+        avg(scored.match_probability) filter (where scored.is_match is not null)
             as mean_decided_probability
     from scored
-    group by stratum
+    inner join layout on scored.stratum = layout.stratum
+    group by scored.stratum, layout.pair_class, layout.band_low, layout.band_high
 ),
 
 posterior as (
@@ -59,12 +73,9 @@ posterior as (
 final as (
     select
         stratum,
-        ({{ class_array }})[(stratum - 1) / {{ n_bands }} + 1]
-            as pair_class,
-        (array[{{ bands[:-1] | join(', ') }}]::float8[])[(stratum - 1) % {{ n_bands }} + 1]
-            as band_low,
-        (array[{{ bands[1:] | join(', ') }}]::float8[])[(stratum - 1) % {{ n_bands }} + 1]
-            as band_high,
+        pair_class,
+        band_low,
+        band_high,
         candidate_pairs,
         decided_pairs,
         steward_matches,
