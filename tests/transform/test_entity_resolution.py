@@ -5,20 +5,44 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import date
 
 import pytest
 
-from tests.transform.world import BUILD_VARIABLES, PREVIOUS, SNAPSHOT, TRUTH, insert_world
+from tests.transform.world import (
+    BUILD_VARIABLES,
+    PREVIOUS,
+    RECORDS,
+    SNAPSHOT,
+    TRUTH,
+    insert_world,
+    record_id,
+)
 from umkm.transform.dbt import run_dbt, target_dir
 from umkm.warehouse.db import connect
 
 pytestmark = pytest.mark.dbt
+
+#: a third snapshot, before the world's two, holding two shops: T4 is then delivered in all
+#: three snapshots, T5 in this one and the latest but not PREVIOUS (both are businesses of
+#: one record, so their entity ids stay theirs)
+EARLIER = date(2017, 9, 15)
+EARLIER_RECORDS = {("tokopedia", "T4"), ("tokopedia", "T5")}
 
 
 @pytest.fixture(scope="module")
 def built(warehouse):
     with connect(warehouse) as conn:
         insert_world(conn)
+        for position, (source_id, record, _business) in enumerate(RECORDS):
+            rid = record_id(source_id, record)
+            if (source_id, rid) in EARLIER_RECORDS:
+                conn.execute(
+                    f"insert into raw.{source_id} "
+                    "(snapshot, record_id, record, batch_id, feed_position, loaded_at) "
+                    "values (%s, %s, %s, 'test', %s, now())",
+                    (EARLIER, rid, json.dumps(record), position),
+                )
     run_dbt(
         [
             "build",
@@ -83,6 +107,51 @@ def test_entity_ids_are_stable_across_snapshots(built):
         assert now[key][0] == entity
     # named by the earliest record of the business
     assert now[("tokopedia", "T1")][0] in {"kemenperin:1", "shopee:S1"}
+
+
+def test_the_record_map_is_stored_once_per_range_of_snapshots(built):
+    with connect(built) as conn:
+        snapshots = conn.execute(
+            "select snapshot, snapshot_number, records from marts.dim_snapshot order by 1"
+        ).fetchall()
+        ranges = conn.execute(
+            "select record_id, first_snapshot, last_snapshot "
+            "from marts.map_record_to_entity_ranges "
+            "where source_id = 'tokopedia' and record_id in ('T4', 'T5') order by 1, 2"
+        ).fetchall()
+        stored, staged = conn.execute(
+            "select (select count(*) from marts.map_record_to_entity_ranges), "
+            "(select count(*) from intermediate.int_records_unioned)"
+        ).fetchone()
+        # the view: every staged record of every snapshot once, with its cluster's business
+        view_only, staged_only = (
+            conn.execute(query).fetchone()[0]
+            for query in (
+                "select count(*) from (select snapshot, source_id, record_id, entity_id "
+                "from marts.map_record_to_entity except all select u.snapshot, u.source_id, "
+                "u.record_id, c.entity_id from intermediate.int_records_unioned u "
+                "join intermediate.int_entity_clusters c using (source_id, record_id)) as d",
+                "select count(*) from (select u.snapshot, u.source_id, u.record_id, c.entity_id "
+                "from intermediate.int_records_unioned u join intermediate.int_entity_clusters c "
+                "using (source_id, record_id) except all select snapshot, source_id, record_id, "
+                "entity_id from marts.map_record_to_entity) as d",
+            )
+        )
+        t5 = conn.execute(
+            "select snapshot from marts.map_record_to_entity "
+            "where source_id = 'tokopedia' and record_id = 'T5' order by 1"
+        ).fetchall()
+    assert [row[:2] for row in snapshots] == [(EARLIER, 1), (PREVIOUS, 2), (SNAPSHOT, 3)]
+    assert snapshots[0][2] == 2 and snapshots[1][2] == 3
+    assert ranges == [
+        ("T4", EARLIER, SNAPSHOT),  # three snapshots, one row
+        ("T5", EARLIER, EARLIER),  # missing from PREVIOUS: two ranges
+        ("T5", SNAPSHOT, SNAPSHOT),
+    ]
+    # one row per record identity, and one more for T5's return
+    assert stored == len(TRUTH) + 1 < staged == len(TRUTH) + 3 + 2
+    assert (view_only, staged_only) == (0, 0)
+    assert t5 == [(EARLIER,), (SNAPSHOT,)]
 
 
 def test_dimension_describes_each_business(built):

@@ -125,9 +125,10 @@ def _publish_once(conn, built: dict[str, str]) -> list[str]:
             sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(", ").join(targets))
         )
         dropped = _dependent_views(conn, replaced)
+        # `if exists`: a mart that is a view over other marts went with their drop
         for name in replaced:
             conn.execute(
-                sql.SQL("drop {} {} cascade").format(
+                sql.SQL("drop {} if exists {} cascade").format(
                     sql.SQL(live[name]), sql.Identifier(LIVE_SCHEMA, name)
                 )
             )
