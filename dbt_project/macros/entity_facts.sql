@@ -15,6 +15,17 @@
 {%- endfor -%}
 {%- endmacro %}
 
+{#- The columns entity_snapshot_facts returns beside its keys, in its order: the ranges of
+    fct_umkm_entity_snapshot_ranges group by them, and the view fct_umkm_entity_snapshots
+    lists them. -#}
+{% macro entity_snapshot_fact_names() -%}
+{{- return(['counted_accounts', 'platforms', 'active_platforms', 'platform_count',
+            'has_brand_store', 'max_counted_products', 'is_large_enterprise',
+            'is_on_marketplace', 'is_umkm_on_marketplace', 'is_active_online',
+            'is_in_registry', 'is_in_esmart', 'is_online_umkm', 'active_registry_records',
+            'esmart_records', 'government_lists', 'is_on_government_list']) -}}
+{%- endmacro %}
+
 {#- One row per `keys` (a business at a snapshot) from `resolved`: one row per record at a
     snapshot with its business (the columns of entity_fact_columns and the keys).
     government_lists: the government lists (kind government_list, not the bridge's

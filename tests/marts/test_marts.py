@@ -497,7 +497,10 @@ def test_commodities_unmapped_categories_and_thresholds(built):
 def test_large_enterprise_threshold_is_one_var(built):
     """dbt var large_enterprise_min_products moves the bridge's step 6 and the threshold
     mart together (nothing else holds the number); the default build is restored after."""
-    models = ["fct_umkm_entity_snapshots", "mart_reconciliation_bridge"]
+    # the view with its ranges: a table rebuilt in place drops the views on it (dbt's
+    # table materialisation drops the old table with cascade)
+    models = ["fct_umkm_entity_snapshot_ranges", "fct_umkm_entity_snapshots"]
+    models.append("mart_reconciliation_bridge")
     models.append("mart_large_enterprise_thresholds")
 
     def step6_and_current():

@@ -166,16 +166,22 @@ def test_the_guard_fails_a_product_of_records(world):
 
 def test_a_declared_fanout_does_not_hide_a_product(world):
     """The draws model declares its fan-out (one copy of its records per draw), and the
-    record map's view and its test theirs (a range expands to its snapshots); the bound
-    grows by that much only, and a product of records still fails under it."""
+    views of marts stored as ranges theirs (a range expands to its snapshots), which what
+    reads them inherits; the bound grows by that much only, and a product of records still
+    fails under it."""
     url, _version, statements = world
-    draws = next(s for s in statements if s.name == "model int_entity_cluster_draws")
-    assert draws.fanout == DRAWS
-    expanding = {"model map_record_to_entity", "test assert_record_map_covers_every_record"}
-    assert {s.name: s.fanout for s in statements if s.name in expanding} == dict.fromkeys(
-        expanding, 36
-    )
-    assert all(s.fanout == 1 for s in statements if s is not draws and s.name not in expanding)
+    fanout = {s.name: s.fanout for s in statements}
+    assert fanout["model int_entity_cluster_draws"] == DRAWS
+    for reader in (
+        "model map_record_to_entity",
+        "test assert_record_map_covers_every_record",
+        "model fct_umkm_entity_snapshots",
+        "model mart_reconciliation_bridge",
+        "test assert_entity_sets_match_bridge",
+    ):
+        assert fanout[reader] == 36, reader
+    assert fanout["model dim_umkm_entity"] == fanout["model int_entity_clusters"] == 1
+    assert set(fanout.values()) == {1, 36, DRAWS}
     product = plans.Statement(
         "records x records, declared as draws",
         "select a.rid, b.rid from intermediate.int_entity_records as a "

@@ -1,8 +1,6 @@
 {#- The record map (a view over its ranges) holds each snapshot's staged records, each
     once: returns the snapshots where the map's rows, or its distinct records, differ
-    from the staged records' count. It reads the view, so it expands the ranges as the view
-    does (plan_fanout: model map_record_to_entity). -#}
-{{ config(meta={'plan_fanout': 36}) }}
+    from the staged records' count. -#}
 
 with
 

@@ -13,7 +13,9 @@ are the statistics a real build plans with.
 
 A model that multiplies its input by design (the draws of int_entity_cluster_draws: every
 drawn record once per draw) declares it in its config, `meta={'plan_fanout': n}`; its bound
-is multiplied by n, and only by n: a product of its inputs still fails.
+is multiplied by n, and only by n: a product of its inputs still fails. A view that does
+(the marts stored as ranges of snapshots, expanded to a row per snapshot) passes its n to
+the models and tests that read it.
 
 Used by tests/warehouse/test_plans.py against each PostgreSQL version the project
 supports (docs/PERFORMANCE.md, "Plans on every supported PostgreSQL").
@@ -187,13 +189,25 @@ def build_statements(manifest_path: Path) -> list[Statement]:
     """The models and data tests of a dbt manifest that holds compiled code (after `dbt
     build`), each with the `set` statements of its pre-hooks."""
     manifest = json.loads(Path(manifest_path).read_text())
+    nodes = manifest["nodes"]
+
+    def declared(node: dict) -> int:
+        return int(node.get("config", {}).get("meta", {}).get("plan_fanout", 1))
+
     out = []
-    for node in manifest["nodes"].values():
+    for node in nodes.values():
         if node["resource_type"] not in ("model", "test") or not node.get("compiled_code"):
             continue
         hooks = node.get("config", {}).get("pre-hook", [])
         settings = tuple(h["sql"] for h in hooks if h["sql"].lstrip().lower().startswith("set "))
-        fanout = int(node.get("config", {}).get("meta", {}).get("plan_fanout", 1))
+        # a view that fans out by design passes its fan-out to what reads it (its SQL is
+        # planned inside theirs)
+        views = [
+            nodes[parent]
+            for parent in node.get("depends_on", {}).get("nodes", [])
+            if nodes.get(parent, {}).get("config", {}).get("materialized") == "view"
+        ]
+        fanout = declared(node) * max((declared(view) for view in views), default=1)
         name = f"{node['resource_type']} {node['name']}"
         out.append(Statement(name, node["compiled_code"], settings, fanout))
     return sorted(out, key=lambda s: s.name)

@@ -1,42 +1,35 @@
 {#- One row per snapshot and business (entity) seen on any list at that snapshot, with the
     sets of the bridge it belongs to (docs/BRIDGE.md), the lists that saw it and how many of
     its records each list holds. The bridge, the counts and the population marts read it:
-    records are joined to their business once, here. The sets are defined once, in macro
-    entity_snapshot_facts (the bridge's intervals apply the same to each draw). -#}
+    records are joined to their business once, in fct_umkm_entity_snapshot_ranges. A view
+    that expands those ranges over dim_snapshot: the same rows as the table it was before,
+    stored once per stretch of snapshots with the same facts. -#}
+{#- plan_fanout (the plan guard, umkm.transform.plans): a range expands to a row per snapshot
+    it covers by design, at most the snapshots held; 36 is the three years the backfill
+    loads. The models and tests that read this view inherit it. -#}
+{{ config(materialized='view', meta={'plan_fanout': 36}) }}
 
 with
 
-records as (
-    select
-        record_id,
-        {{ entity_fact_columns() | indent(8) }}
-    from {{ ref('int_records_unioned') }}
+ranges as (
+    select * from {{ ref('fct_umkm_entity_snapshot_ranges') }}
 ),
 
--- a record's business, straight from the clusters (one row per record identity, as
--- map_record_to_entity reads them): this model need not wait for the map and its tests,
--- and the marts built on it start while the map is still being built
-entity_map as (
-    select
-        source_id,
-        record_id,
-        entity_id
-    from {{ ref('int_entity_clusters') }}
-),
-
-resolved as (
-    select
-        {{ entity_fact_columns('records') | indent(8) }},
-        coalesce(entity_map.entity_id, records.source_id || ':' || records.record_id) as entity_id
-    from records
-    left join entity_map
-        on
-            records.source_id = entity_map.source_id
-            and records.record_id = entity_map.record_id
+-- the snapshots as one array, unnested below: the planner takes an unnested array for a
+-- few rows whatever it knows of dim_snapshot (joined as a table never analysed, it was
+-- planned at thousands of rows, each matching every range)
+snapshot_list as (
+    select array_agg(snapshot order by snapshot) as held from {{ ref('dim_snapshot') }}
 ),
 
 final as (
-    {{ entity_snapshot_facts('resolved', ['snapshot', 'entity_id']) }}
+    select
+        snapshots.snapshot,
+        ranges.entity_id,
+        {{ 'ranges.' ~ entity_snapshot_fact_names() | join(',\n        ranges.') }}
+    from ranges
+    inner join unnest((select snapshot_list.held from snapshot_list)) as snapshots (snapshot)
+        on snapshots.snapshot between ranges.first_snapshot and ranges.last_snapshot
 )
 
 select * from final
