@@ -15,9 +15,12 @@ build instead:
    with the table), then commits. A failed or killed build never reaches step 3: `marts`
    stays as the last publication left it, and the next build empties `marts_build` again.
 
-Readers are never made to fail: the publication waits at most `LOCK_TIMEOUT` for each lock
-and, when a reader holds one (a long query), gives way and tries again, for up to
-`PATIENCE_SECONDS`. A view someone created on a mart is dropped with it (as dbt's own
+Readers are never made to fail: the publication takes its locks without waiting (`nowait`)
+and, when a reader holds one, gives way at once and tries again, for up to
+`PATIENCE_SECONDS`. It must not wait while holding locks: a reader holding one mart and
+waiting for another the publication holds would close a cycle, and PostgreSQL's deadlock
+detector may cancel the reader (seen once views over marts lengthened the readers' lock
+taking, and possible before). A view someone created on a mart is dropped with it (as dbt's own
 table materialisation does), and the publication logs its name.
 
 In Airflow, the Cosmos producer task holds the lock from its start (pre-execute hook) to
@@ -47,8 +50,6 @@ BUILD_SCHEMA = "marts_build"
 BUILD_VARIABLES = {"marts_schema": BUILD_SCHEMA, "empty_work_tables": True}
 #: one build per warehouse at a time (session advisory lock key, text hashed by the server)
 BUILD_LOCK_KEY = "umkm-warehouse-build"
-#: how long the publication waits for any one lock before giving way to readers
-LOCK_TIMEOUT = "2s"
 #: how long the publication keeps trying while readers hold locks on the marts
 PATIENCE_SECONDS = 600.0
 
@@ -116,13 +117,14 @@ def _dependent_views(conn, names: list[str]) -> list[str]:
 
 def _publish_once(conn, built: dict[str, str]) -> list[str]:
     with conn.transaction():
-        conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
         live = _relations(conn, LIVE_SCHEMA)
         replaced = sorted(set(built) & set(live))
         targets = [sql.Identifier(BUILD_SCHEMA, n) for n in sorted(built)]
         targets += [sql.Identifier(LIVE_SCHEMA, n) for n in replaced]
         conn.execute(
-            sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(", ").join(targets))
+            sql.SQL("lock table {} in access exclusive mode nowait").format(
+                sql.SQL(", ").join(targets)
+            )
         )
         dropped = _dependent_views(conn, replaced)
         # `if exists`: a mart that is a view over other marts went with their drop
@@ -168,7 +170,7 @@ def publish(conn, *, patience: float = PATIENCE_SECONDS) -> Publication:
                     f"{BUILD_SCHEMA}: end the long queries and run the build again"
                 ) from None
             log.info("event=marts_publish_wait attempt=%s waited_s=%.1f", attempts, waited)
-            time.sleep(min(0.5 * attempts, 5.0))
+            time.sleep(min(0.05 * attempts, 2.0))
     result = Publication(sorted(built), dropped, attempts, round(time.monotonic() - started, 3))
     if dropped:
         log.warning(
