@@ -9,27 +9,11 @@
 
 with
 
-ranges as (
-    select * from {{ ref('map_record_to_entity_ranges') }}
-),
-
--- the snapshots as one array, unnested below: the planner takes an unnested array for a
--- few rows whatever it knows of dim_snapshot (joined as a table never analysed, it was
--- planned at thousands of rows, each matching every range)
-snapshot_list as (
-    select array_agg(snapshot order by snapshot) as held from {{ ref('dim_snapshot') }}
-),
-
 final as (
-    select
-        snapshots.snapshot,
-        ranges.source_id,
-        ranges.record_id,
-        ranges.entity_id,
-        ranges.match_rule
-    from ranges
-    inner join unnest((select snapshot_list.held from snapshot_list)) as snapshots (snapshot)
-        on snapshots.snapshot between ranges.first_snapshot and ranges.last_snapshot
+    {{ expand_snapshot_ranges(
+        ref('map_record_to_entity_ranges'),
+        ['source_id', 'record_id', 'entity_id', 'match_rule'],
+    ) | indent(4) }}
 )
 
 select * from final

@@ -15,35 +15,8 @@ records as not materialized (
     from {{ ref('int_records_unioned') }}
 ),
 
-snapshots as (
-    select
-        snapshot,
-        snapshot_number
-    from {{ ref('dim_snapshot') }}
-),
-
--- consecutive snapshots of a record share their number minus the record's count so far
--- (gaps and islands)
-numbered as (
-    select
-        records.source_id,
-        records.record_id,
-        records.snapshot,
-        snapshots.snapshot_number - row_number() over (
-            partition by records.source_id, records.record_id order by records.snapshot
-        ) as stretch
-    from records
-    inner join snapshots on records.snapshot = snapshots.snapshot
-),
-
 ranges as (
-    select
-        source_id,
-        record_id,
-        min(snapshot) as first_snapshot,
-        max(snapshot) as last_snapshot
-    from numbered
-    group by source_id, record_id, stretch
+    {{ snapshot_ranges('records', ['source_id', 'record_id']) | indent(4) }}
 ),
 
 clusters as not materialized (

@@ -42,38 +42,8 @@ facts as (
     {{ entity_snapshot_facts('resolved', ['snapshot', 'entity_id']) | indent(4) }}
 ),
 
-snapshots as (
-    select
-        snapshot,
-        snapshot_number
-    from {{ ref('dim_snapshot') }}
-),
-
--- consecutive snapshots of a business with the same facts share their number minus the
--- count of its snapshots with those facts so far (gaps and islands)
-numbered as (
-    select
-        facts.entity_id,
-        facts.snapshot,
-        {{ 'facts.' ~ facts | join(',\n        facts.') }},
-        snapshots.snapshot_number - row_number() over (
-            partition by
-                facts.entity_id,
-                {{ 'facts.' ~ facts | join(',\n                facts.') }}
-            order by facts.snapshot
-        ) as stretch
-    from facts
-    inner join snapshots on facts.snapshot = snapshots.snapshot
-),
-
 final as (
-    select
-        entity_id,
-        min(snapshot) as first_snapshot,
-        max(snapshot) as last_snapshot,
-        {{ facts | join(',\n        ') }}
-    from numbered
-    group by entity_id, stretch, {{ facts | join(', ') }}
+    {{ snapshot_ranges('facts', ['entity_id'] + facts) | indent(4) }}
 )
 
 select * from final

@@ -11,25 +11,11 @@
 
 with
 
-ranges as (
-    select * from {{ ref('fct_umkm_entity_snapshot_ranges') }}
-),
-
--- the snapshots as one array, unnested below: the planner takes an unnested array for a
--- few rows whatever it knows of dim_snapshot (joined as a table never analysed, it was
--- planned at thousands of rows, each matching every range)
-snapshot_list as (
-    select array_agg(snapshot order by snapshot) as held from {{ ref('dim_snapshot') }}
-),
-
 final as (
-    select
-        snapshots.snapshot,
-        ranges.entity_id,
-        {{ 'ranges.' ~ entity_snapshot_fact_names() | join(',\n        ranges.') }}
-    from ranges
-    inner join unnest((select snapshot_list.held from snapshot_list)) as snapshots (snapshot)
-        on snapshots.snapshot between ranges.first_snapshot and ranges.last_snapshot
+    {{ expand_snapshot_ranges(
+        ref('fct_umkm_entity_snapshot_ranges'),
+        ['entity_id'] + entity_snapshot_fact_names(),
+    ) | indent(4) }}
 )
 
 select * from final
