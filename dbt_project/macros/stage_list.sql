@@ -10,7 +10,9 @@
     (lower case) that mean an active record; a list without `status` counts every record it
     delivers as active. Fields a list does not have stage as null. Personal data (owner,
     national ID, phone, e-mail, street address) leaves as keyed hashes and matching keys
-    only. -#}
+    only. Staged by version (macro staging_by_version_config): `stage_list_versions` stages
+    each distinct content of a record once, `stage_list` is the view of every delivery with
+    its staged version. -#}
 {#- A list's field as text (`rel`.record's path for the canonical field), or null::text when
     the list does not have it. -#}
 {% macro list_field(fields, canonical, rel='source') -%}
@@ -21,7 +23,8 @@ null::text
 {%- endif -%}
 {%- endmacro %}
 
-{% macro stage_list(source_id) -%}
+{#- The list `source_id` of the source registry (its registry_lists() entry). -#}
+{% macro registry_list(source_id) -%}
 {%- set found = registry_lists() | selectattr('source_id', 'equalto', source_id) | list -%}
 {%- if not found -%}
 {{ exceptions.raise_compiler_error(
@@ -29,6 +32,31 @@ null::text
     ~ "registry (run `umkm sources generate`)"
 ) }}
 {%- endif -%}
+{{- return(found[0]) -}}
+{%- endmacro %}
+
+{#- The columns of a list's staged version, in order (macro stage_list_versions), and so of
+    its staged model after snapshot, source_id and record_id (macro stage_list). -#}
+{% macro list_version_columns() -%}
+{{- return([
+    'shop_name', 'name_norm', 'legal_form', 'phone_hash', 'email_hash', 'owner_hash',
+    'owner_words', 'owner_initials', 'street_key', 'address_key', 'nik_hash', 'licence',
+    'regency_code', 'province_code', 'business_scale', 'registered_on', 'status',
+    'is_active', 'platforms_declared',
+]) -}}
+{%- endmacro %}
+
+{#- A list's staged model: a view of every delivery with its staged version (staging by
+    version, macro staged_deliveries). -#}
+{% macro stage_list(source_id) -%}
+{%- set found = registry_list(source_id) -%}
+{{ staged_deliveries(source_id, found.versions_model, list_version_columns()) }}
+{%- endmacro %}
+
+{#- A list's staged versions: one row per distinct content of a record (staging by version,
+    macros staging_by_version_config and versions_to_stage). -#}
+{% macro stage_list_versions(source_id) -%}
+{%- set found = [registry_list(source_id)] -%}
 {%- set fields = found[0].fields -%}
 {%- set formats = found[0].formats -%}
 {%- set by_code = 'regency_code' in fields -%}
@@ -36,12 +64,10 @@ null::text
 {%- if not by_code -%}
 {%- do remember.append(
     "{{ remember_regencies('" ~ source_id ~ "', '" ~ fields.city ~ "', '"
-    ~ fields.get('province', '') ~ "') }}"
+    ~ fields.get('province', '') ~ "', by_version=true) }}"
 ) -%}
 {%- endif %}
-{{ config(**staging_by_snapshot_config(
-    source_id, not_null=['snapshot', 'source_id', 'record_id', 'is_active'], pre_hook=remember
-)) }}
+{{ config(**staging_by_version_config(not_null=['version_id', 'is_active'], pre_hook=remember)) }}
 with
 
 source as (
@@ -50,8 +76,8 @@ source as (
         list_field(fields, 'shop_name', 'raw_records'),
         list_field(fields, 'owner_name', 'raw_records'),
         list_field(fields, 'street', 'raw_records'),
-        where=snapshots_to_stage(source_id, 'raw_records'),
-        loaded_at=true,
+        where=versions_to_stage(source_id, 'raw_records'),
+        by_version=true,
     ) | indent(4) }}
 ),
 
@@ -72,8 +98,8 @@ platform_lists as materialized (
         ) as platforms_declared
     from (
         select distinct coalesce({{ list_field(fields, 'platforms', 'raw_records') }}, '') as platform_online
-        from {{ source(source_id, source_id) }} as raw_records
-        where {{ snapshots_to_stage(source_id, 'raw_records') }}
+        from {{ source(source_id, source_id ~ '__versions') }} as raw_records
+        where {{ versions_to_stage(source_id, 'raw_records') }}
     ) as texts
 ),
 
@@ -84,9 +110,7 @@ platform_lists as materialized (
 {% endif -%}
 final as (
     select
-        source.snapshot,
-        '{{ source_id }}'::text as source_id,
-        source.record_id,
+        source.version_id,
         {{ list_field(fields, 'shop_name') }} as shop_name,
         public.umkm_name_from_clean(source.name_clean) as name_norm,
         public.umkm_legal_form_from_clean(source.name_clean) as legal_form,
@@ -133,8 +157,7 @@ final as (
         platform_lists.platforms_declared
         {%- else -%}
         null::text[] as platforms_declared
-        {%- endif %},
-        source.loaded_at as raw_loaded_at
+        {%- endif %}
     from source
     cross join pii_key
     {% if 'platforms' in fields -%}

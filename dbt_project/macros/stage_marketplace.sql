@@ -149,16 +149,22 @@ select * from final
 {#- Pre-hook of a staging model: resolve every distinct (city, province) spelling of the
     source once with umkm_regency_code, which remembers it (typos included), so the model's
     read-only, parallel-safe umkm_regency_code_lookup finds them all. Validation does the
-    same on the way in; this makes dbt correct on its own. -#}
-{% macro remember_regencies(source_id, city_path, province_path) -%}
+    same on the way in; this makes dbt correct on its own. `by_version`: the versions to
+    stage of a list staged by version (macro versions_to_stage). -#}
+{% macro remember_regencies(source_id, city_path, province_path, by_version=false) -%}
 select count(public.umkm_regency_code(places.city, places.province))
 from (
     select distinct
         {{ json_text(city_path, 'r') }} as city,
         {% if province_path %}{{ json_text(province_path, 'r') }}{% else %}null::text{% endif %}
             as province
+    {% if by_version -%}
+    from {{ source(source_id, source_id ~ '__versions') }} as r
+    where {{ versions_to_stage(source_id, 'r') }}
+    {%- else -%}
     from {{ source(source_id, source_id) }} as r
     where {{ snapshots_to_stage(source_id, 'r') }}
+    {%- endif %}
 ) as places
 {%- endmacro %}
 

@@ -1,5 +1,6 @@
-{#- Staging by snapshot (issue 23, item 1): the staging models of the marketplaces and the
-    government lists are incremental, one snapshot at a time. A build stages again only the
+{#- Staging by snapshot (issue 23, item 1): the staging models of the marketplaces are
+    incremental, one snapshot at a time (the government lists are staged by version: macro
+    staging_by_version_config). A build stages again only the
     snapshots whose published rows changed since they were staged: a snapshot is restaged
     when raw holds it and staging does not, or their row counts or their latest `loaded_at`
     differ (each staged row keeps its raw row's `loaded_at` as `raw_loaded_at`). Publish

@@ -167,11 +167,26 @@ def test_a_government_list_gets_its_staging_files_and_words(tmp_path):
     files = generate.render(load_registry(_registry(tmp_path, REGISTRY_TEXT + DESAKU)))
     model = files[generate.STAGING_DIR / "desaku" / "stg_desaku__list_records.sql"]
     assert model.endswith("{{ stage_list('desaku') }}\n")
+    # staged by version: a table of each record's distinct contents, the model a view
+    versions = files[generate.STAGING_DIR / "desaku" / "stg_desaku__list_record_versions.sql"]
+    assert versions.endswith("{{ stage_list_versions('desaku') }}\n")
+    models = yaml.safe_load(files[generate.STAGING_DIR / "desaku" / "_desaku__models.yml"])
+    assert [m["name"] for m in models["models"]] == [
+        "stg_desaku__list_records",
+        "stg_desaku__list_record_versions",
+    ]
+    sources = yaml.safe_load(files[generate.STAGING_DIR / "desaku" / "_desaku__sources.yml"])
+    assert [t["name"] for t in sources["sources"][0]["tables"]] == [
+        "desaku",
+        "desaku__versions",
+        "desaku__deliveries",
+    ]
     macro = files[generate.MACRO_FILE]
     # the list's words in lower case (staging compares lower(btrim(word)))
     assert "'scales': {'mikro': 'micro', 'kecil': 'small'}" in macro
     assert "'active_statuses': ['terdaftar']" in macro
     assert "'model': 'stg_kemenkopukm__registry_records'" in macro
+    assert "'versions_model': 'stg_desaku__list_record_versions'" in macro
 
 
 def test_a_second_registry_is_refused_by_name(tmp_path):

@@ -122,6 +122,7 @@ def test_only_generated_files_were_added(world):
     assert sorted(p.name for p in folder.iterdir()) == [
         f"_{NEW}__models.yml",
         f"_{NEW}__sources.yml",
+        f"stg_{NEW}__list_record_versions.sql",
         f"stg_{NEW}__list_records.sql",
     ]
     assert (expectations / "expectations" / f"raw_{NEW}.json").is_file()

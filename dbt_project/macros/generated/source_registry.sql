@@ -186,6 +186,7 @@
         'source_id': 'kemenkopukm',
         'kind': 'registry',
         'model': 'stg_kemenkopukm__registry_records',
+        'versions_model': 'stg_kemenkopukm__registry_record_versions',
         'fields': {
             'id': 'id_umkm',
             'shop_name': 'nama_usaha',

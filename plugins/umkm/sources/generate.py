@@ -10,9 +10,12 @@ For every source of kind `marketplace`, `registry` or `government_list`, in regi
   read them;
 * `models/staging/<id>/stg_<id>__merchants.sql` (a marketplace: one call of
   `stage_marketplace`), `stg_<id>__registry_records.sql` (the registry) or
-  `stg_<id>__list_records.sql` (a government list; both one call of `stage_list`);
-* `models/staging/<id>/_<id>__sources.yml` and `_<id>__models.yml`: the raw table, the
-  staged model's documentation and tests.
+  `stg_<id>__list_records.sql` (a government list; both one call of `stage_list`, a view
+  of the deliveries with their staged versions) with, for a list,
+  `stg_<id>__registry_record_versions.sql` or `stg_<id>__list_record_versions.sql` (one
+  call of `stage_list_versions`: staging by version, dbt macro `staging_by_version`);
+* `models/staging/<id>/_<id>__sources.yml` and `_<id>__models.yml`: the raw tables, the
+  staged models' documentation and tests.
 
 Each file's first line says it is generated. What the registry cannot say stays
 hand-written beside them: dbt unit tests (`_<id>__unit_tests.yml`, and the shared ones in
@@ -72,6 +75,11 @@ def staged_model(source: Source) -> str:
     """The name of a source's generated staging model."""
     suffix = {"marketplace": "merchants", "registry": "registry_records"}
     return f"stg_{source.source_id}__{suffix.get(source.kind, 'list_records')}"
+
+
+def staged_versions_model(source: Source) -> str:
+    """The name of a list's generated staged versions model (staging by version)."""
+    return f"{staged_model(source).removesuffix('records')}record_versions"
 
 
 def _check_marketplace(source: Source) -> None:
@@ -172,6 +180,7 @@ def _list_literal(source: Source) -> str:
         f"        'source_id': {_lit(source.source_id)},\n"
         f"        'kind': {_lit(source.kind)},\n"
         f"        'model': {_lit(staged_model(source))},\n"
+        f"        'versions_model': {_lit(staged_versions_model(source))},\n"
         "        'fields': {\n"
         f"{fields}"
         "        },\n"
@@ -229,8 +238,8 @@ def render_macro(
     )
 
 
-def render_model(source: Source) -> str:
-    macro = "stage_marketplace" if source.kind == "marketplace" else "stage_list"
+def render_model(source: Source, macro: str | None = None) -> str:
+    macro = macro or ("stage_marketplace" if source.kind == "marketplace" else "stage_list")
     return f"{SQL_HEADER}\n{{{{ {macro}({_lit(source.source_id)}) }}}}\n"
 
 
@@ -285,6 +294,38 @@ sources:
             description: {_yaml_scalar(f"The record's own id (`{source.id_field}`).")}
           - name: record
             description: {_yaml_scalar(record)}
+{_history_tables_yml(source) if source.kind != "marketplace" else ""}"""
+
+
+def _history_tables_yml(source: Source) -> str:
+    """The two tables behind `raw.<id>` (history stored once, umkm.warehouse.raw_history),
+    which a list's staging by version reads."""
+    sid = source.source_id
+    return f"""\
+      - name: {sid}__versions
+        description: >
+          Each distinct content of a record (without its activity fields) once: the
+          versions behind `raw.{sid}` (history stored once, docs/ARCHITECTURE.md).
+        columns:
+          - name: version_id
+            description: md5 of the content's text, the key.
+          - name: record
+            description: The content (holds personal data in clear).
+      - name: {sid}__deliveries
+        description: >
+          One row per record per delivered snapshot, naming its version: the deliveries
+          behind `raw.{sid}`.
+        columns:
+          - name: snapshot
+            description: Reporting date the pull named.
+          - name: record_id
+            description: {_yaml_scalar(f"The record's own id (`{source.id_field}`).")}
+          - name: version_id
+            description: The record's content as delivered (`{sid}__versions`).
+          - name: volatile
+            description: The activity fields as delivered (null when the record has none).
+          - name: loaded_at
+            description: When the row was published.
 """
 
 
@@ -378,29 +419,10 @@ def render_list_models_yml(source: Source) -> str:
         is_active = f"Status {', '.join(f'`{w}`' for w in active)}: an active record of the list."
     else:
         is_active = "Always true: the list has no status, every record it delivers is listed."
-    return f"""{YAML_HEADER}
-version: 2
 
-models:
-  - name: {staged_model(source)}
-    description: >
-      {source.name} records: {role}.
-      In the one staged list shape (macro `stage_list`): normalised business name and
-      legal form, the regency's BPS code, scale and status mapped, declared platforms split
-      into a list, and the owner's name, national ID, phone, e-mail and street address as
-      keyed hashes and matching keys.
-    data_tests:
-      - enforced_keys:
-          arguments:
-            primary_key: [snapshot, record_id]
-            not_null: [snapshot, source_id, record_id, is_active]
-    columns:
-      - name: snapshot
-        description: Snapshot date.
-      - name: source_id
-        description: "`{sid}`."
-      - name: record_id
-        description: {_yaml_scalar(f"The list's own id (`{source.id_field}`), traceable to raw.")}
+    def columns(scale_tests: str) -> str:
+        """The staged columns after the record's key (macro list_version_columns)."""
+        return f"""\
       - name: shop_name
         description: Business name as registered.
       - name: name_norm
@@ -424,11 +446,7 @@ models:
         description: BPS province code (prefix of the regency code).
       - name: business_scale
         description: {_yaml_scalar("micro, small or medium" + _field_note(source, "scale") + ".")}
-        data_tests:
-          - accepted_values:
-              arguments:
-                values: [micro, small, medium]
-      - name: registered_on
+{scale_tests}      - name: registered_on
         description: {_yaml_scalar("Registration date" + _field_note(source, "registered") + ".")}
       - name: status
         description: {_yaml_scalar("Status as delivered" + _field_note(source, "status") + ".")}
@@ -437,6 +455,50 @@ models:
       - name: platforms_declared
         description: {_yaml_scalar("Platforms the business declared" + _field_note(source, "platforms") + ", lower case, sorted.")}
 """  # noqa: E501 - the YAML's own lines
+
+    scale_tests = """\
+        data_tests:
+          - accepted_values:
+              arguments:
+                values: [micro, small, medium]
+"""
+    return f"""{YAML_HEADER}
+version: 2
+
+models:
+  - name: {staged_model(source)}
+    description: >
+      {source.name} records: {role}.
+      In the one staged list shape (macro `stage_list`): normalised business name and
+      legal form, the regency's BPS code, scale and status mapped, declared platforms split
+      into a list, and the owner's name, national ID, phone, e-mail and street address as
+      keyed hashes and matching keys. One row per record per delivered snapshot: a view
+      joining raw's deliveries to `{staged_versions_model(source)}`, each record's content
+      staged once (staging by version); keyed by (snapshot, record_id) as the deliveries
+      are.
+    columns:
+      - name: snapshot
+        description: Snapshot date.
+      - name: source_id
+        description: "`{sid}`."
+      - name: record_id
+        description: {_yaml_scalar(f"The list's own id (`{source.id_field}`), traceable to raw.")}
+{columns("")}
+  - name: {staged_versions_model(source)}
+    description: >
+      {source.name} records staged once per distinct content (staging by version, macro
+      `stage_list_versions`): one row per version of `raw.{sid}__versions` a delivery
+      names, with the columns of `{staged_model(source)}` after its record id. A month that
+      delivers a record unchanged adds nothing here.
+    data_tests:
+      - enforced_keys:
+          arguments:
+            primary_key: [version_id]
+            not_null: [version_id, is_active]
+    columns:
+      - name: version_id
+        description: The version's id in `raw.{sid}__versions` (md5 of its content).
+{columns(scale_tests)}"""
 
 
 def render(registry: dict[str, Source]) -> dict[Path, str]:
@@ -455,6 +517,10 @@ def render(registry: dict[str, Source]) -> dict[Path, str]:
         folder = STAGING_DIR / source.source_id
         sid = source.source_id
         files[folder / f"{staged_model(source)}.sql"] = render_model(source)
+        if source.kind != "marketplace":
+            files[folder / f"{staged_versions_model(source)}.sql"] = render_model(
+                source, "stage_list_versions"
+            )
         files[folder / f"_{sid}__sources.yml"] = render_sources_yml(source)
         if source.kind == "marketplace":
             files[folder / f"_{sid}__models.yml"] = render_models_yml(source)
