@@ -15,30 +15,34 @@
     raw; nothing reads it. The first build, and a build after a change of the project, the
     warehouse functions, the pseudonymisation key or the BPS reference, stages every version:
     the pipeline's build drops the staging tables (umkm.transform.staging). -#}
-{% macro staging_by_version_config(not_null, pre_hook=[]) -%}
+{% macro staging_by_version_config(not_null, pre_hook=[], post_hook=[]) -%}
 {{- return({
     'materialized': 'incremental',
     'incremental_strategy': 'append',
     'on_schema_change': 'fail',
     'pre_hook': pre_hook,
-    'post_hook': ["{{ enforce_keys(['version_id'], " ~ not_null ~ ") }}"],
+    'post_hook': ["{{ enforce_keys(['version_id'], " ~ not_null ~ ") }}"] + post_hook,
 }) -}}
 {%- endmacro %}
 
 {#- A condition on `rel`.version_id: the versions of `source_id` a delivery names that are
-    not staged yet (every version a delivery names when the model is built whole, and in
-    dbt's unit tests, which compile it without `this`). Finding them reads every delivery's
+    not staged yet (every version a delivery names when the model is built whole; every
+    given version in dbt's unit tests, which compile it without `this`). Finding them reads every delivery's
     version id, as staging by snapshot read every delivery's snapshot and loaded_at. -#}
 {% macro versions_to_stage(source_id, rel) -%}
+{%- if this is none -%}
+true
+{%- else -%}
 exists (
     select from {{ source(source_id, source_id ~ '__deliveries') }} as deliveries
     where deliveries.version_id = {{ rel }}.version_id
 )
-{%- if this is not none and is_incremental() %}
+{%- if is_incremental() %}
 and not exists (
     select from {{ this }} as staged
     where staged.version_id = {{ rel }}.version_id
 )
+{%- endif -%}
 {%- endif -%}
 {%- endmacro %}
 

@@ -13,6 +13,7 @@ from umkm import settings
 from umkm.cli import main
 from umkm.sources import generate, load_registry
 from umkm.transform.dbt import dbt_environment, dbt_executable
+from umkm.warehouse import raw_history
 from umkm.warehouse.db import connect
 
 REGISTRY_TEXT = (settings.REPO_ROOT / "plugins/umkm/sources/registry.yaml").read_text()
@@ -189,6 +190,18 @@ def test_a_government_list_gets_its_staging_files_and_words(tmp_path):
     assert "'versions_model': 'stg_desaku__list_record_versions'" in macro
 
 
+def test_activity_fields_need_top_level_keys_of_their_own(tmp_path):
+    # raw stores the activity fields' top-level keys per delivery, apart from the version
+    # staging reads every other field from
+    nested = PASARKU.replace("last_active: terakhir_masuk", "last_active: lokasi.terakhir")
+    assert nested != PASARKU
+    with pytest.raises(
+        ValueError,
+        match=r"^source pasarku: fields city, province, street share their top-level key",
+    ):
+        generate.render(load_registry(_registry(tmp_path, REGISTRY_TEXT + nested)))
+
+
 def test_a_second_registry_is_refused_by_name(tmp_path):
     second = DESAKU.replace("kind: government_list", "kind: registry")
     with pytest.raises(ValueError, match=r"^sources kemenkopukm, desaku: at most one source"):
@@ -203,6 +216,8 @@ def test_an_extra_marketplace_gets_its_staging_files(tmp_path):
     assert written == [
         "macros/generated/source_registry.sql (differs)",
         f"{folder}/stg_pasarku__merchants.sql (missing)",
+        f"{folder}/stg_pasarku__merchant_versions.sql (missing)",
+        f"{folder}/stg_pasarku__merchant_activity.sql (missing)",
         f"{folder}/_pasarku__sources.yml (missing)",
         f"{folder}/_pasarku__models.yml (missing)",
     ]
@@ -213,7 +228,13 @@ def test_an_extra_marketplace_gets_its_staging_files(tmp_path):
     assert sources["sources"][0]["name"] == "pasarku"
     assert "`kode_toko`" in sources["sources"][0]["tables"][0]["columns"][1]["description"]
     models = yaml.safe_load((project / folder / "_pasarku__models.yml").read_text())
-    assert models["models"][0]["name"] == "stg_pasarku__merchants"
+    assert [m["name"] for m in models["models"]] == [
+        "stg_pasarku__merchants",
+        "stg_pasarku__merchant_versions",
+        "stg_pasarku__merchant_activity",
+    ]
+    versions = (project / folder / "stg_pasarku__merchant_versions.sql").read_text()
+    assert versions.splitlines()[1:] == ["{{ stage_marketplace_versions('pasarku') }}"]
     assert models["models"][0]["description"].startswith("Pasarku.id merchant accounts")
     macro = (project / generate.MACRO_FILE).read_text()
     pasarku = macro[macro.index("'source_id': 'pasarku'") :]
@@ -259,7 +280,10 @@ def test_an_extra_marketplace_stages_through_dbt(tmp_path, warehouse):
         },
     }
     with connect(warehouse) as conn:
-        conn.execute("create table raw.pasarku (like raw.tokopedia including all)")
+        # raw as the bootstrap makes it for a source of the registry (its versions, its
+        # deliveries and the view over them); the rows written through the view, as a
+        # replay writes them (the activity fields inside the version)
+        conn.execute(raw_history.tables_sql(registry["pasarku"]))
         for position, (record_id, record) in enumerate(records.items()):
             conn.execute(
                 "insert into raw.pasarku values ('2017-11-15', %s, %s, 'b1', %s, now())",

@@ -132,6 +132,8 @@ def test_only_generated_files_were_added(world):
     assert sorted(p.name for p in folder.iterdir()) == [
         f"_{NEW}__models.yml",
         f"_{NEW}__sources.yml",
+        f"stg_{NEW}__merchant_activity.sql",
+        f"stg_{NEW}__merchant_versions.sql",
         f"stg_{NEW}__merchants.sql",
     ]
     assert (expectations / "expectations" / f"raw_{NEW}.json").is_file()

@@ -1,23 +1,28 @@
-"""Staging by snapshot (issue 23, item 1): a build stages only the snapshots whose published
-rows changed, and the result equals staging everything.
+"""Staging by snapshot and by version (issue 23): a build stages only what the published rows
+changed since, and the result equals staging everything.
+
+What is staged how: each distinct content of a record once (the staged versions, macros
+stage_*_versions: a table per marketplace and list, keyed by version_id), a marketplace's
+activity fields per record and snapshot (stage_marketplace_activity, incremental by
+snapshot), and the staged models are views over them (stage_marketplace, stage_list).
 
 On the hand-made world (two snapshots), with the pipeline's build (`build_and_publish`):
 1. the first build stages everything;
 2. after one record of tokopedia's latest snapshot changes (a new delivery), one record of
-   bukalapak's leaves (validation of published rows), and shopee's earlier snapshot goes
-   from raw, the next build rewrites exactly those three source-snapshots in staging: every
-   other staged row keeps its physical row version (`xmin`), though the BPS reference was
-   reloaded meanwhile (same codes and names);
+   bukalapak's leaves (validation of published rows), shopee's earlier snapshot goes from
+   raw, and in the registry one record changes, one leaves and every other record is
+   delivered again, unchanged, in the earlier snapshot, the next build rewrites exactly the
+   three marketplace source-snapshots of activity and adds exactly the two changed
+   contents' versions: every other staged row keeps its physical row version (`xmin`),
+   though the BPS reference was reloaded meanwhile (same codes and names); the views show
+   every delivery;
 3. a change of the build's inputs (here: the recorded digest no longer matches) drops the
    staging tables and stages everything again, and the result equals what the incremental
-   builds left, row for row, in staging and in the marts;
-4. each staging table is keyed by (snapshot, record_id) in the warehouse, and the test
-   `enforced_keys` fails without the key, which the next build puts back.
-
-The registry is staged by version (dbt macro `staging_by_version`): in step 2 one of its
-records changes, one leaves, and every record is delivered again, unchanged, in the earlier
-snapshot; its staged versions gain exactly the changed record's new content (no staged row
-is rewritten), and its staged model (a view) shows both snapshots as delivered.
+   builds left, row for row, in staging and in the marts (the staged versions less those
+   no delivery names any more);
+4. each staging table is keyed in the warehouse (activity by (snapshot, record_id),
+   versions by version_id), and the test `enforced_keys` fails without the key, which the
+   next build puts back.
 """
 
 from __future__ import annotations
@@ -33,27 +38,41 @@ from umkm.warehouse.db import connect
 
 pytestmark = pytest.mark.usefixtures("warehouse")
 
-#: the incremental staging models (macros stage_marketplace and stage_list)
-INCREMENTAL = [
-    "stg_tokopedia__merchants",
-    "stg_bukalapak__merchants",
-    "stg_shopee__merchants",
-    "stg_lazada__merchants",
-    "stg_blibli__merchants",
-    "stg_blanja__merchants",
-    "stg_mataharimall__merchants",
-]
-#: the lists staged by version (macro stage_list): the versions table, the view over it
-VERSIONED, REGISTRY = (
-    "stg_kemenkopukm__registry_record_versions",
-    "stg_kemenkopukm__registry_records",
-)
+MARKETPLACES = ["tokopedia", "bukalapak", "shopee", "lazada", "blibli", "blanja", "mataharimall"]
+#: the staging tables built one snapshot at a time: the marketplaces' activity (macro
+#: stage_marketplace_activity)
+INCREMENTAL = [f"stg_{sid}__merchant_activity" for sid in MARKETPLACES]
+#: the staging tables built one version at a time (macros stage_*_versions), by source
+VERSIONED = {sid: f"stg_{sid}__merchant_versions" for sid in MARKETPLACES} | {
+    "kemenkopukm": "stg_kemenkopukm__registry_record_versions"
+}
+#: the staged models, views over those tables (macros stage_marketplace, stage_list)
+VIEWS = [f"stg_{sid}__merchants" for sid in MARKETPLACES] + ["stg_kemenkopukm__registry_records"]
+REGISTRY = "stg_kemenkopukm__registry_records"
 
 
-def _registry_versions(url: str) -> dict[str, str]:
-    """version_id -> xmin of the registry's staged versions."""
+def _staged_versions(url: str) -> dict[str, dict[str, str]]:
+    """source -> {version_id: xmin} of its staged versions."""
     with connect(url) as conn:
-        return dict(conn.execute(f"select version_id::text, xmin::text from staging.{VERSIONED}"))
+        return {
+            sid: dict(conn.execute(f"select version_id::text, xmin::text from staging.{model}"))
+            for sid, model in VERSIONED.items()
+        }
+
+
+def _orphans(url: str) -> dict[str, set[str]]:
+    """source -> its staged versions no delivery names any more."""
+    with connect(url) as conn:
+        return {
+            sid: {
+                v
+                for (v,) in conn.execute(
+                    f"select version_id::text from staging.{model} as s where not exists "
+                    f"(select from raw.{sid}__deliveries as d where d.version_id = s.version_id)"
+                )
+            }
+            for sid, model in VERSIONED.items()
+        }
 
 
 def _versions(url: str) -> dict[tuple[str, str], set[tuple[str, str]]]:
@@ -97,10 +116,10 @@ def test_a_build_stages_only_the_changed_snapshots_and_equals_a_full_one(warehou
             ).fetchall()
         )
         assert conn.execute("select count(*) from audit.staging_inputs").fetchone()[0] == 1
-    tables = [*INCREMENTAL, VERSIONED]
+    tables = [*INCREMENTAL, *VERSIONED.values()]
     assert set(tables) <= set(kinds) and {kinds[m] for m in tables} == {"u"}
-    before, registry_before = _versions(url), _registry_versions(url)
-    assert ("stg_shopee__merchants", str(PREVIOUS)) in before
+    before, versions_before = _versions(url), _staged_versions(url)
+    assert ("stg_shopee__merchant_activity", str(PREVIOUS)) in before
 
     # 2. three source-snapshots change; everything else stays as it was
     with connect(url) as conn:
@@ -148,11 +167,20 @@ def test_a_build_stages_only_the_changed_snapshots_and_equals_a_full_one(warehou
     after = _versions(url)
     rewritten = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     assert rewritten == {
-        ("stg_tokopedia__merchants", str(SNAPSHOT)),
-        ("stg_bukalapak__merchants", str(SNAPSHOT)),
-        ("stg_shopee__merchants", str(PREVIOUS)),
+        ("stg_tokopedia__merchant_activity", str(SNAPSHOT)),
+        ("stg_bukalapak__merchant_activity", str(SNAPSHOT)),
+        ("stg_shopee__merchant_activity", str(PREVIOUS)),
     }
-    assert ("stg_shopee__merchants", str(PREVIOUS)) not in after
+    assert ("stg_shopee__merchant_activity", str(PREVIOUS)) not in after
+    # the staged versions: the renamed shop's and the renamed registry record's new content
+    # added, nothing else written
+    versions_after = _staged_versions(url)
+    added = {sid: versions_after[sid].keys() - versions_before[sid].keys() for sid in VERSIONED}
+    assert {sid: len(new) for sid, new in added.items() if new} == {
+        "tokopedia": 1,
+        "kemenkopukm": 1,
+    }
+    assert all(versions_before[sid].items() <= versions_after[sid].items() for sid in VERSIONED)
     with connect(url) as conn:
         name = conn.execute(
             "select shop_name from staging.stg_tokopedia__merchants "
@@ -165,11 +193,7 @@ def test_a_build_stages_only_the_changed_snapshots_and_equals_a_full_one(warehou
             (gone, SNAPSHOT),
         ).fetchone()[0]
     assert name == "Toko Baru Sekali" and left == 0
-    # the registry's staged versions: the renamed record's new content added, nothing else
-    # written; its view shows every delivery of both snapshots
-    registry_after = _registry_versions(url)
-    added = registry_after.keys() - registry_before.keys()
-    assert len(added) == 1 and registry_before.items() <= registry_after.items()
+    # the registry's view shows every delivery of both snapshots
     with connect(url) as conn:
         delivered = conn.execute(
             "select snapshot, record_id, record from raw.kemenkopukm order by 1, 2"
@@ -178,7 +202,9 @@ def test_a_build_stages_only_the_changed_snapshots_and_equals_a_full_one(warehou
             f"select snapshot, record_id, shop_name from staging.{REGISTRY} order by 1, 2"
         ).fetchall()
         added_name = conn.execute(
-            f"select shop_name from staging.{VERSIONED} where version_id = %s", (added.pop(),)
+            "select shop_name from staging.stg_kemenkopukm__registry_record_versions "
+            "where version_id = %s",
+            (added["kemenkopukm"].pop(),),
         ).fetchone()[0]
     assert [(d, r) for d, r, _ in staged] == [(d, r) for d, r, _ in delivered]
     assert {d for d, _, _ in staged} == {PREVIOUS, SNAPSHOT}
@@ -189,28 +215,22 @@ def test_a_build_stages_only_the_changed_snapshots_and_equals_a_full_one(warehou
 
     # 3. new inputs: everything staged again, and the same rows as the incremental builds
     watched = ["fct_umkm_entity_snapshots", "mart_reconciliation_bridge", "map_record_to_entity"]
-    staging_models = [*INCREMENTAL, REGISTRY]
+    staging_models = [*INCREMENTAL, *VIEWS]
     staged = _contents(url, "staging", staging_models)
-    with connect(url) as conn:
-        # the versions no delivery names any more (the renamed record's old content, the
-        # dropped record's) stay staged, as they stay in raw; a full restage leaves them out
-        orphans = {
-            v
-            for (v,) in conn.execute(
-                f"select version_id::text from staging.{VERSIONED} as s where not exists "
-                "(select from raw.kemenkopukm__deliveries as d where d.version_id = s.version_id)"
-            )
-        }
-    assert len(orphans) == 2
     published = _contents(url, "marts", watched)
+    # the versions no delivery names any more (the renamed and removed records' old
+    # contents) stay staged, as they stay in raw; a full restage leaves them out
+    orphans = _orphans(url)
+    assert len(orphans["kemenkopukm"]) == 2
     with connect(url) as conn:
         conn.execute("update audit.staging_inputs set digest = 'an older project'")
     marts.build_and_publish(BUILD_VARIABLES, url=url)
     full = _versions(url)
     assert all(full[key].isdisjoint(after[key]) for key in full)  # every row written again
-    registry_full = _registry_versions(url)
-    assert set(registry_full.items()).isdisjoint(registry_after.items())
-    assert registry_full.keys() == registry_after.keys() - orphans
+    versions_full = _staged_versions(url)
+    for sid in VERSIONED:
+        assert set(versions_full[sid].items()).isdisjoint(versions_after[sid].items())
+        assert versions_full[sid].keys() == versions_after[sid].keys() - orphans[sid]
     assert _contents(url, "staging", staging_models) == staged
     assert _contents(url, "marts", watched) == published
 
@@ -224,27 +244,27 @@ def test_a_build_stages_only_the_changed_snapshots_and_equals_a_full_one(warehou
         ).fetchall()
         not_null = conn.execute(
             "select attname from pg_attribute where attrelid = "
-            "'staging.stg_tokopedia__merchants'::regclass and attnotnull and attnum > 0"
+            "'staging.stg_tokopedia__merchant_versions'::regclass and attnotnull and attnum > 0"
         ).fetchall()
     assert {(f"staging.{m}", "PRIMARY KEY (snapshot, record_id)") for m in INCREMENTAL} <= set(
         keyed
     )
-    assert (f"staging.{VERSIONED}", "PRIMARY KEY (version_id)") in keyed
-    assert {name for (name,) in not_null} >= {"source_id", "is_brand_store", "is_closed"}
+    assert {(f"staging.{m}", "PRIMARY KEY (version_id)") for m in VERSIONED.values()} <= set(keyed)
+    assert {name for (name,) in not_null} >= {"version_id", "is_brand_store", "is_closed"}
     with connect(url) as conn:
         conn.execute(
-            "alter table staging.stg_tokopedia__merchants "
-            "drop constraint stg_tokopedia__merchants_pkey"
+            "alter table staging.stg_tokopedia__merchant_activity "
+            "drop constraint stg_tokopedia__merchant_activity_pkey"
         )
-    with pytest.raises(DbtError, match="enforced_keys_stg_tokopedia__merchants"):
+    with pytest.raises(DbtError, match="enforced_keys_stg_tokopedia__merchant_activity"):
         run_dbt(
-            ["test", "--select", "stg_tokopedia__merchants,test_name:enforced_keys"],
+            ["test", "--select", "stg_tokopedia__merchant_activity,test_name:enforced_keys"],
             url=url,
             capture=True,
         )
     marts.build_and_publish(BUILD_VARIABLES, url=url)
     run_dbt(
-        ["test", "--select", "stg_tokopedia__merchants,test_name:enforced_keys"],
+        ["test", "--select", "stg_tokopedia__merchant_activity,test_name:enforced_keys"],
         url=url,
         capture=True,
     )

@@ -8,6 +8,8 @@
 {{- return([
     {
         'source_id': 'tokopedia',
+        'versions_model': 'stg_tokopedia__merchant_versions',
+        'activity_model': 'stg_tokopedia__merchant_activity',
         'fields': {
             'id': 'shop_id',
             'shop_name': 'shop_name',
@@ -32,6 +34,8 @@
     },
     {
         'source_id': 'lazada',
+        'versions_model': 'stg_lazada__merchant_versions',
+        'activity_model': 'stg_lazada__merchant_activity',
         'fields': {
             'id': 'shop_id',
             'shop_name': 'shop_name',
@@ -56,6 +60,8 @@
     },
     {
         'source_id': 'shopee',
+        'versions_model': 'stg_shopee__merchant_versions',
+        'activity_model': 'stg_shopee__merchant_activity',
         'fields': {
             'id': 'shopid',
             'shop_name': 'shop_name',
@@ -79,6 +85,8 @@
     },
     {
         'source_id': 'bukalapak',
+        'versions_model': 'stg_bukalapak__merchant_versions',
+        'activity_model': 'stg_bukalapak__merchant_activity',
         'fields': {
             'id': 'store_id',
             'shop_name': 'name',
@@ -103,6 +111,8 @@
     },
     {
         'source_id': 'blibli',
+        'versions_model': 'stg_blibli__merchant_versions',
+        'activity_model': 'stg_blibli__merchant_activity',
         'fields': {
             'id': 'store_id',
             'shop_name': 'name',
@@ -127,6 +137,8 @@
     },
     {
         'source_id': 'blanja',
+        'versions_model': 'stg_blanja__merchant_versions',
+        'activity_model': 'stg_blanja__merchant_activity',
         'fields': {
             'id': 'merchant_id',
             'shop_name': 'nama_toko',
@@ -150,6 +162,8 @@
     },
     {
         'source_id': 'mataharimall',
+        'versions_model': 'stg_mataharimall__merchant_versions',
+        'activity_model': 'stg_mataharimall__merchant_activity',
         'fields': {
             'id': 'merchant_id',
             'shop_name': 'nama_toko',

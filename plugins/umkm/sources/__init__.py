@@ -42,6 +42,11 @@ KINDS = frozenset(
 #: The kinds whose records are lists of businesses staged by the macro `stage_list` (the
 #: bridge's registry, and any other government list counted in the population estimate).
 LIST_KINDS = ("registry", "government_list")
+#: The activity fields: what a record says about its last activity, which changes most
+#: months when nothing else does. Raw stores their top-level keys per delivery, apart from
+#: the record's stored version (umkm.warehouse.raw_history); staging stages them per
+#: snapshot, the rest per version (dbt macros stage_marketplace_*).
+ACTIVITY_FIELDS = ("last_active", "updated")
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from umkm.sources import Source
+from umkm.sources import ACTIVITY_FIELDS, Source
 
 
 def versions_table(source_id: str) -> str:
@@ -62,7 +62,7 @@ def lock_source(db, source_id: str) -> None:
 def volatile_keys(source: Source) -> list[str]:
     """The top-level keys of the source's activity fields (registry `last_active` and
     `updated`), kept per delivery instead of in the stored version."""
-    paths = [source.fields.get(name) for name in ("last_active", "updated")]
+    paths = [source.fields.get(name) for name in ACTIVITY_FIELDS]
     return sorted({path.split(".")[0] for path in paths if path})
 
 
