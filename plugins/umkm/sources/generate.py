@@ -324,7 +324,7 @@ sources:
 
 def _history_tables_yml(source: Source) -> str:
     """The two tables behind `raw.<id>` (history stored once, umkm.warehouse.raw_history),
-    which a list's staging by version reads."""
+    which staging by version reads."""
     sid = source.source_id
     return f"""\
       - name: {sid}__versions
