@@ -75,8 +75,15 @@ u_vector as materialized (
 
 -- m: EM over each training session's pairs ---------------------------------------------------
 
+-- in a fixed order: each EM step sums over these rows in the order it reads them, and a
+-- floating-point sum depends on its order; the patterns' order from the grouping followed
+-- the pairs' physical order, so a rebuild of the same pairs could differ in the last digit
 training as materialized (
-    {{ er_training_patterns('compared') }}
+    select patterns.*
+    from (
+        {{ er_training_patterns('compared') | indent(8) }}
+    ) as patterns
+    order by patterns.session_name, {{ er_level_names('patterns.') | indent(8) }}
 ),
 
 em (session_name, iteration, prior_probability, m) as (
@@ -135,7 +142,7 @@ estimated as (
 m_probabilities as (
     select
         slot_index,
-        greatest(avg(m_probability), 1e-6) as m_probability,
+        greatest(avg(m_probability order by session_name), 1e-6) as m_probability,
         string_agg(session_name, ', ' order by session_name) as estimated_in
     from estimated
     group by slot_index
