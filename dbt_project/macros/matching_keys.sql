@@ -25,12 +25,12 @@ cross join lateral (
 {%- endmacro %}
 
 {#- A staging model's first CTE body: the source's raw records (`raw_records`: snapshot,
-    record_id, record, and with `loaded_at` their loaded_at; `by_version`: version_id and
-    record of the source's raw versions instead) with their text fields parsed once (macro
-    parsed_matching_text), those for which `where` holds; `shop_name`, `owner_name` and
-    `street` are expressions over `raw_records`. -#}
+    record_id, record; `by_version`: version_id and record of the source's raw versions
+    instead) with their text fields parsed once (macro parsed_matching_text), those for
+    which `where` holds; `shop_name`, `owner_name` and `street` are expressions over
+    `raw_records`. -#}
 {% macro raw_records_parsed(source_id, shop_name, owner_name, street, where='true',
-                            loaded_at=false, by_version=false) -%}
+                            by_version=false) -%}
 select
     {% if by_version -%}
     raw_records.version_id,
@@ -39,9 +39,6 @@ select
     raw_records.record_id,
     {% endif -%}
     raw_records.record,
-    {% if loaded_at -%}
-    raw_records.loaded_at,
-    {% endif -%}
     parsed.name_clean,
     parsed.owner_tokens,
     parsed.address_parts

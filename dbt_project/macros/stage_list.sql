@@ -56,9 +56,9 @@ null::text
 {#- A list's staged versions: one row per distinct content of a record (staging by version,
     macros staging_by_version_config and versions_to_stage). -#}
 {% macro stage_list_versions(source_id) -%}
-{%- set found = [registry_list(source_id)] -%}
-{%- set fields = found[0].fields -%}
-{%- set formats = found[0].formats -%}
+{%- set found = registry_list(source_id) -%}
+{%- set fields = found.fields -%}
+{%- set formats = found.formats -%}
 {%- set by_code = 'regency_code' in fields -%}
 {%- set remember = [] -%}
 {%- if not by_code -%}
@@ -128,9 +128,9 @@ final as (
         resolved.regency_code,
         left(resolved.regency_code, 2) as province_code,
         {%- endif %}
-        {% if found[0].scales -%}
+        {% if found.scales -%}
         case lower(btrim({{ list_field(fields, 'scale') }}))
-            {%- for word, scale in found[0].scales.items() %}
+            {%- for word, scale in found.scales.items() %}
             when '{{ word }}' then '{{ scale }}'
             {%- endfor %}
         end as business_scale,
@@ -147,7 +147,7 @@ final as (
         {% if 'status' in fields -%}
         coalesce(
             lower(btrim({{ list_field(fields, 'status') }}))
-            in ({{ "'" ~ found[0].active_statuses | join("', '") ~ "'" }}),
+            in ({{ "'" ~ found.active_statuses | join("', '") ~ "'" }}),
             false
         ) as is_active,
         {%- else -%}
